@@ -1,0 +1,126 @@
+"""The backward pass: walk the graph of ``Function`` nodes in reverse topological order.
+
+The walk is iterative (an explicit stack), so a graph of a 100,000-step chain needs no
+recursion. Gradients flowing into the same tensor from several consumers are summed, which
+is what makes fan-out (a weight used at every time step) correct with no special code.
+"""
+
+import numpy as np
+
+
+def topological_order(root_node):
+    """Function nodes reachable from ``root_node``, each listed after the nodes that feed it.
+
+    Returned so that iterating it reversed visits a node only after all its consumers.
+    """
+    order = []
+    visited = set()
+    stack = [(root_node, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+            continue
+        if node in visited:
+            continue
+        if getattr(node, "released", False):
+            raise RuntimeError(
+                f"backward: the graph through {type(node).__name__} was already freed by an earlier "
+                "backward(); call backward(retain_graph=True) the first time to backward twice")
+        visited.add(node)
+        stack.append((node, True))
+        for parent in node.parents:
+            parent_node = parent._node
+            if parent_node is not None and parent.requires_grad and parent_node not in visited:
+                stack.append((parent_node, False))
+    return order
+
+
+def _check_grad(node, index, parent, grad):
+    """Raise if a backward returned a gradient that does not match its input."""
+    if grad.shape != parent.data.shape or grad.dtype != parent.data.dtype:
+        raise RuntimeError(
+            f"{type(node).__name__}.backward: gradient for input {index} has shape {grad.shape} and "
+            f"dtype {grad.dtype}, expected shape {parent.data.shape} and dtype {parent.data.dtype}")
+
+
+def _run_hooks(hooks, grad, tensor_cls):
+    """Apply tensor hooks in order; a hook may return a replacement gradient."""
+    for hook in hooks:
+        result = hook(tensor_cls(grad))
+        if result is not None:
+            replacement = result.data if isinstance(result, tensor_cls) else np.asarray(result)
+            if replacement.shape != grad.shape or replacement.dtype != grad.dtype:
+                raise RuntimeError(
+                    f"register_hook: the hook returned shape {replacement.shape} dtype "
+                    f"{replacement.dtype}, expected shape {grad.shape} dtype {grad.dtype}")
+            grad = replacement
+    return grad
+
+
+def run_backward(root, grad, retain_graph):
+    """Accumulate d(root)/d(leaf) * grad into ``.grad`` of every leaf that requires grad."""
+    from .tensor import Tensor
+    leaf_grads = {}  # id(leaf) -> [leaf, summed grad, whether the sum is an array we own]
+
+    def send(parent, grad):
+        node = parent._node
+        if node is None:
+            entry = leaf_grads.get(id(parent))
+            if entry is None:
+                leaf_grads[id(parent)] = [parent, grad, False]
+            else:
+                entry[1] = entry[1] + grad
+                entry[2] = True
+            return
+        pending = node.grads_pending
+        if pending is None:
+            pending = node.grads_pending = [None] * node.n_outputs
+        index = parent._index
+        pending[index] = grad if pending[index] is None else pending[index] + grad
+
+    if root._node is None:
+        send(root, grad)
+        order = ()
+    else:
+        order = topological_order(root._node)
+        send(root, grad)
+
+    for node in reversed(order):
+        grad_outputs = node.grads_pending
+        node.grads_pending = None
+        if grad_outputs is None:
+            continue
+        if node.output_hooks:
+            for index, hooks in node.output_hooks.items():
+                if grad_outputs[index] is not None:
+                    grad_outputs[index] = _run_hooks(hooks, grad_outputs[index], Tensor)
+        if node.retained_outputs:
+            for index, ref in node.retained_outputs.items():
+                tensor = ref()
+                if tensor is not None and grad_outputs[index] is not None:
+                    g = grad_outputs[index]
+                    tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g
+        grads = node.backward(*grad_outputs)
+        if type(grads) is not tuple:
+            grads = (grads,)
+        parents, needs = node.parents, node.needs_input_grad
+        if len(grads) != len(parents):
+            raise RuntimeError(f"{type(node).__name__}.backward returned {len(grads)} gradients "
+                               f"for {len(parents)} inputs")
+        for index in range(len(parents)):
+            g = grads[index]
+            if g is not None and needs[index]:
+                parent = parents[index]
+                _check_grad(node, index, parent, g)
+                send(parent, g)
+        if not retain_graph:
+            node.release()
+
+    for leaf, grad, owned in leaf_grads.values():
+        if leaf._hooks:
+            grad = _run_hooks(leaf._hooks, grad, Tensor)
+        if leaf.grad is None:
+            leaf.grad = grad if owned else grad.copy()
+        else:
+            leaf.grad += grad

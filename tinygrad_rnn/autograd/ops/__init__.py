@@ -1,0 +1,1 @@
+"""The primitive differentiable ops, one ``Function`` subclass each, grouped by kind."""

@@ -1,0 +1,46 @@
+"""Matrix product with NumPy's rules (1-D, 2-D and batched with broadcasting), in BLAS."""
+import numpy as np
+
+from ..function import Function, unbroadcast
+
+
+def _swap_last(x):
+    return np.swapaxes(x, -1, -2)
+
+
+class MatMul(Function):
+    """y = a @ b.  For 2-D: da = g @ b^T, db = a^T @ g; batch axes are unbroadcast.
+
+    A 1-D operand is treated as NumPy does (a row vector on the left, a column on the right).
+    """
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            raise ValueError(f"matmul: inner dimensions do not match: {a.shape} @ {b.shape} "
+                             f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
+        try:
+            out = a @ b
+        except ValueError:
+            raise ValueError(f"matmul: cannot broadcast batch dimensions of {a.shape} and {b.shape}") from None
+        self.a, self.b = a, b
+        return out
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        need_a, need_b = self.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:
+            return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = g[..., None]
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = unbroadcast(g @ _swap_last(b2), a2.shape).reshape(a.shape)
+        if need_b:
+            grad_b = unbroadcast(_swap_last(a2) @ g, b2.shape).reshape(b.shape)
+        return grad_a, grad_b
