@@ -14,10 +14,12 @@ from .autograd import (
     set_default_dtype, softmax, stack, unbroadcast, where,
 )
 
+from . import nn  # noqa: E402  (layers sit on the engine imported above)
+
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "Function", "unbroadcast", "no_grad", "enable_grad", "is_grad_enabled",
     "get_default_dtype", "set_default_dtype", "manual_seed", "random", "gradcheck", "GradcheckError",
-    "cat", "stack", "where", "softmax", "log_softmax", "cross_entropy", "embedding", "dropout",
+    "cat", "stack", "where", "softmax", "log_softmax", "cross_entropy", "embedding", "dropout", "nn",
 ]

@@ -121,6 +121,6 @@ def run_backward(root, grad, retain_graph):
         if leaf._hooks:
             grad = _run_hooks(leaf._hooks, grad, Tensor)
         if leaf.grad is None:
-            leaf.grad = grad if owned else grad.copy()
+            leaf.grad = np.asarray(grad) if owned else np.array(grad)
         else:
             leaf.grad += grad

@@ -55,6 +55,8 @@ class Function:
                 node.n_outputs = len(output)
             return tuple(Tensor._make(array, requires_grad, node, index)
                          for index, array in enumerate(output))
+        if type(output) is not np.ndarray:  # NumPy gives scalars for 0-d results; keep arrays
+            output = np.asarray(output)
         return Tensor._make(output, requires_grad, node, 0)
 
     def release(self):

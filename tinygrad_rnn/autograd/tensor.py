@@ -156,6 +156,8 @@ class Tensor:
             grad = np.ones_like(self.data)
         else:
             grad = grad.data if isinstance(grad, Tensor) else np.asarray(grad, dtype=self.data.dtype)
+            if grad.dtype != self.data.dtype:
+                raise TypeError(f"backward: expected grad of dtype {self.data.dtype}, got {grad.dtype}")
             if grad.shape != self.data.shape:
                 raise ValueError(f"backward: expected grad of shape {self.data.shape}, got {grad.shape}")
         run_backward(self, grad, retain_graph)
@@ -331,7 +333,7 @@ class Tensor:
         """Permute axes (``transpose()`` reverses them; ``transpose(0, 1)`` swaps two, as PyTorch)."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        if len(axes) == 2 and self.data.ndim != 2:
+        if len(axes) == 2:
             order = list(range(self.data.ndim))
             order[axes[0]], order[axes[1]] = order[axes[1]], order[axes[0]]
             axes = tuple(order)

@@ -13,6 +13,11 @@ def stable_sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def _scalar_like(x, value):
+    """``value`` as a scalar of float array ``x``'s dtype, so an np.float64 never upcasts float32."""
+    return x.dtype.type(value) if x.dtype.kind == "f" else value
+
+
 def _broadcast_error(op, a, b):
     return ValueError(f"{op}: cannot broadcast shapes {a.shape} and {b.shape}")
 
@@ -177,8 +182,8 @@ class LeakyRelu(Function):
     """y = x if x > 0 else slope * x;  dx = g if x > 0 else slope * g."""
 
     def forward(self, x, negative_slope=0.01):
-        self.positive, self.slope = x > 0, negative_slope
-        return np.where(self.positive, x, x * negative_slope)
+        self.positive, self.slope = x > 0, _scalar_like(x, negative_slope)
+        return np.where(self.positive, x, x * self.slope)
 
     def backward(self, g):
         return np.where(self.positive, g, g * self.slope)
@@ -188,8 +193,8 @@ class Elu(Function):
     """y = x if x > 0 else alpha * (exp(x) - 1);  dx = g if x > 0 else g * (y + alpha)."""
 
     def forward(self, x, alpha=1.0):
-        self.positive, self.alpha = x > 0, alpha
-        self.out = np.where(self.positive, x, alpha * np.expm1(np.minimum(x, 0)))
+        self.positive, self.alpha = x > 0, _scalar_like(x, alpha)
+        self.out = np.where(self.positive, x, self.alpha * np.expm1(np.minimum(x, 0)))
         return self.out
 
     def backward(self, g):
@@ -202,6 +207,8 @@ class Clip(Function):
     def forward(self, x, low=None, high=None):
         if low is None and high is None:
             raise ValueError("clip: at least one of min and max must be given")
+        low = None if low is None else _scalar_like(x, low)
+        high = None if high is None else _scalar_like(x, high)
         self.x, self.low, self.high = x, low, high
         return np.clip(x, low, high)
 

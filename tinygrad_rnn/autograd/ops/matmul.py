@@ -34,13 +34,39 @@ class MatMul(Function):
             return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
         if b.ndim == 1:
             g = g[..., None]
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
         grad_a = grad_b = None
         if need_a:
             grad_a = unbroadcast(g @ _swap_last(b2), a2.shape).reshape(a.shape)
         if need_b:
             grad_b = unbroadcast(_swap_last(a2) @ g, b2.shape).reshape(b.shape)
         return grad_a, grad_b
+
+
+class Linear(Function):
+    """y = x W^T + b, for x of shape (..., in), W (out, in), b (out,) — one node instead of three.
+
+    dx = g W;  dW = g^T x and db = sum of g, both summed over the leading axes of x.
+    """
+
+    def forward(self, x, weight, bias=None):
+        if x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: expected input with last dimension {weight.shape[1]}, got shape {x.shape}")
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        self.x, self.weight = x, weight
+        return out
+
+    def backward(self, g):
+        needs = self.needs_input_grad
+        x, weight = self.x, self.weight
+        g2 = g.reshape(-1, g.shape[-1])
+        grad_x = (g @ weight) if needs[0] else None
+        grad_w = (g2.T @ x.reshape(-1, x.shape[-1])) if needs[1] else None
+        if len(needs) == 2:
+            return grad_x, grad_w
+        return grad_x, grad_w, (g2.sum(axis=0) if needs[2] else None)

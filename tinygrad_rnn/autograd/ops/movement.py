@@ -97,6 +97,24 @@ class Stack(Function):
         return tuple(np.moveaxis(g, self.axis, 0))
 
 
+class Unbind(Function):
+    """ys = (x[0], x[1], ...) along axis 0, as one node with one output per slice;  dx = stack(gs).
+
+    Recurrent layers use it to hand each time step its slice of the hoisted input projection:
+    one node for all steps, and a backward that writes each step's gradient once.
+    """
+
+    def forward(self, x):
+        self.shape, self.dtype = x.shape, x.dtype
+        return tuple(x)
+
+    def backward(self, *grads):
+        grad = np.empty(self.shape, dtype=self.dtype)
+        for t, g in enumerate(grads):
+            grad[t] = 0 if g is None else g
+        return grad
+
+
 class Split(Function):
     """ys = split(x, at the given boundaries, axis) (one node, several outputs);  dx = cat(gs)."""
 

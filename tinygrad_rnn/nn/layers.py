@@ -1,0 +1,77 @@
+"""Feed-forward layers: Linear, Embedding, Dropout."""
+import math
+
+import numpy as np
+
+from ..autograd import Tensor
+from ..autograd.dtypes import resolve_dtype
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+
+def check_input(module, x, last_dim=None):
+    """Raise unless ``x`` is a Tensor of the module's dtype (and last dimension ``last_dim``)."""
+    name = type(module).__name__
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a Tensor input, got {type(x).__name__}")
+    if x.dtype != module.dtype:
+        raise TypeError(f"{name}: expected input of dtype {module.dtype}, got {x.dtype} "
+                        f"(convert the input, or the module with .to(dtype))")
+    if last_dim is not None and (x.ndim == 0 or x.shape[-1] != last_dim):
+        raise ValueError(f"{name}: expected input with last dimension {last_dim}, got shape {x.shape}")
+
+
+class Linear(Module):
+    """y = x W^T + b, W of shape (out_features, in_features); W, b ~ U(-1/sqrt(in), 1/sqrt(in)) as PyTorch.
+
+    >>> import tinygrad_rnn as tg, numpy as np
+    >>> tg.nn.Linear(3, 2)(tg.Tensor(np.ones((4, 3), np.float32))).shape
+    (4, 2)
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=None):
+        super().__init__()
+        self.in_features, self.out_features, self.dtype = in_features, out_features, resolve_dtype(dtype)
+        bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
+        self.weight = init.uniform_(Parameter(np.empty((out_features, in_features), self.dtype)), -bound, bound)
+        self.bias = init.uniform_(Parameter(np.empty(out_features, self.dtype)), -bound, bound) if bias else None
+
+    def forward(self, x):
+        check_input(self, x, self.in_features)
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Embedding(Module):
+    """y[...] = W[indices[...]]: a table of ``num_embeddings`` vectors, W ~ N(0, 1) as PyTorch."""
+
+    def __init__(self, num_embeddings, embedding_dim, dtype=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.dtype = resolve_dtype(dtype)
+        self.weight = init.normal_(Parameter(np.empty((num_embeddings, embedding_dim), self.dtype)))
+
+    def forward(self, indices):
+        return F.embedding(indices, self.weight)
+
+    def extra_repr(self):
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+class Dropout(Module):
+    """Zero elements with probability p in training mode, scaling the rest by 1/(1-p); identity in eval."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: probability must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"

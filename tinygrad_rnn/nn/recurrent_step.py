@@ -1,0 +1,81 @@
+"""One time step of each recurrent cell kind, by either path, and the one loop over time.
+
+``CellKind`` names a cell's equations (RNN tanh/relu, LSTM, GRU in either form) and knows:
+  * ``composed_step``: the step from Tensor ops (cell_math), reading like the equations;
+  * ``project_inputs``: the input projection x W_ih^T (+ biases) for all time steps in one GEMM;
+  * ``fused_step``: the step as one graph node (fused_steps), given its slice of that projection.
+``run_time_loop`` owns the loop over time and its direction for both paths.
+"""
+from ..autograd.ops.movement import Unbind
+from . import cell_math
+from . import fused_steps
+from .functional import linear
+
+
+class CellKind:
+    """The equations of one recurrent cell kind: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'."""
+
+    def __init__(self, mode, reset_after=True):
+        if mode not in ("RNN_TANH", "RNN_RELU", "LSTM", "GRU"):
+            raise ValueError(f"unknown recurrent mode {mode!r}")
+        self.mode, self.reset_after = mode, reset_after
+        self.gate_count = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}[mode]
+        self.state_size = 2 if mode == "LSTM" else 1   # (h, c) or (h,)
+
+    def composed_step(self, x, state, weights, mask=None):
+        """New state tuple from the input x_t (B, I), built from primitive ops."""
+        w_ih, w_hh, b_ih, b_hh = weights
+        h = state[0]
+        if self.mode == "LSTM":
+            h_new, c_new = cell_math.lstm_step(x, h, state[1], w_ih, w_hh, b_ih, b_hh)
+            return (cell_math.keep_finished(mask, h_new, h), cell_math.keep_finished(mask, c_new, state[1]))
+        if self.mode == "GRU":
+            step = cell_math.gru_step if self.reset_after else cell_math.gru_reset_before_step
+            h_new = step(x, h, w_ih, w_hh, b_ih, b_hh)
+        else:
+            h_new = cell_math.rnn_step(x, h, w_ih, w_hh, b_ih, b_hh,
+                                       nonlinearity="tanh" if self.mode == "RNN_TANH" else "relu")
+        return (cell_math.keep_finished(mask, h_new, h),)
+
+    def project_inputs(self, x, weights):
+        """x W_ih^T + bias for every row of x (..., I) at once. b_hh is folded in, except
+        PyTorch's GRU b_hn, which sits inside the reset product and so stays in the step."""
+        w_ih, _, b_ih, b_hh = weights
+        if b_ih is None:
+            return linear(x, w_ih)
+        if self.mode == "GRU" and self.reset_after:
+            return linear(x, w_ih, b_ih)
+        return linear(x, w_ih, b_ih + b_hh)
+
+    def fused_step(self, xp, state, weights, mask=None):
+        """New state tuple from this step's projected input xp (B, gates*H), as one graph node."""
+        w_hh, b_hh = weights[1], weights[3]
+        if self.mode == "LSTM":
+            return fused_steps.LSTMStep.apply(xp, state[0], state[1], w_hh, mask=mask)
+        if self.mode == "GRU":
+            if not self.reset_after:
+                return (fused_steps.GRUResetBeforeStep.apply(xp, state[0], w_hh, mask=mask),)
+            if b_hh is None:
+                return (fused_steps.GRUStep.apply(xp, state[0], w_hh, mask=mask),)
+            return (fused_steps.GRUStep.apply(xp, state[0], w_hh, b_hh, mask=mask),)
+        nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
+        return (fused_steps.RNNStep.apply(xp, state[0], w_hh, mask=mask, nonlinearity=nonlinearity),)
+
+
+def run_time_loop(kind, x, state, weights, fused=True, reverse=False, masks=None):
+    """Run one layer in one direction over x (T, B, I) from ``state``.
+
+    Returns (outputs, final_state): outputs is the list of h_t in time order (the reverse
+    direction stores each h_t at its own t, so both directions line up), final_state the state
+    after the last step processed. ``masks[t]`` (B, 1) marks rows whose sequence is running at t.
+    """
+    if fused:
+        inputs, step = Unbind.apply(kind.project_inputs(x, weights)), kind.fused_step
+    else:
+        inputs, step = Unbind.apply(x), kind.composed_step
+    steps = range(len(inputs) - 1, -1, -1) if reverse else range(len(inputs))
+    outputs = [None] * len(inputs)
+    for t in steps:
+        state = step(inputs[t], state, weights, None if masks is None else masks[t])
+        outputs[t] = state[0]
+    return outputs, state
