@@ -36,7 +36,6 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **kwargs):
         """Run ``forward`` on the inputs' arrays; record a node if any input requires grad."""
-        from .tensor import Tensor
         node = cls()
         if GradMode.enabled:
             needs = tuple(t.requires_grad for t in inputs)
@@ -84,3 +83,6 @@ def unbroadcast(grad, shape):
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad.reshape(shape)
+
+
+from .tensor import Tensor  # noqa: E402  (tensor.py imports the ops, which import this module)

@@ -213,44 +213,51 @@ class Tensor:
             array = array.astype(self.data.dtype)
         return Tensor._make(array, False, None, 0)
 
+    def _pair(self, other, op):
+        """(self, other) as operands of one dtype: a float side sets it for an integer/bool side."""
+        other = self._lift(other, op)
+        if is_float(other.data.dtype) and not is_float(self.data.dtype):
+            return Tensor._make(self.data.astype(other.data.dtype), False, None, 0), other
+        return self, other
+
     def __add__(self, other):
-        return E.Add.apply(self, self._lift(other, "add"))
+        return E.Add.apply(*self._pair(other, "add"))
 
     def __radd__(self, other):
-        return E.Add.apply(self._lift(other, "add"), self)
+        return E.Add.apply(*reversed(self._pair(other, "add")))
 
     def __sub__(self, other):
-        return E.Sub.apply(self, self._lift(other, "sub"))
+        return E.Sub.apply(*self._pair(other, "sub"))
 
     def __rsub__(self, other):
-        return E.Sub.apply(self._lift(other, "sub"), self)
+        return E.Sub.apply(*reversed(self._pair(other, "sub")))
 
     def __mul__(self, other):
-        return E.Mul.apply(self, self._lift(other, "mul"))
+        return E.Mul.apply(*self._pair(other, "mul"))
 
     def __rmul__(self, other):
-        return E.Mul.apply(self._lift(other, "mul"), self)
+        return E.Mul.apply(*reversed(self._pair(other, "mul")))
 
     def __truediv__(self, other):
-        return E.Div.apply(self, self._lift(other, "div"))
+        return E.Div.apply(*self._pair(other, "div"))
 
     def __rtruediv__(self, other):
-        return E.Div.apply(self._lift(other, "div"), self)
+        return E.Div.apply(*reversed(self._pair(other, "div")))
 
     def __pow__(self, exponent):
-        return E.Pow.apply(self, self._lift(exponent, "pow"))
+        return E.Pow.apply(*self._pair(exponent, "pow"))
 
     def __rpow__(self, base):
-        return E.Pow.apply(self._lift(base, "pow"), self)
+        return E.Pow.apply(*reversed(self._pair(base, "pow")))
 
     def __neg__(self):
         return E.Neg.apply(self)
 
     def __matmul__(self, other):
-        return M.MatMul.apply(self, self._lift(other, "matmul"))
+        return M.MatMul.apply(*self._pair(other, "matmul"))
 
     def __rmatmul__(self, other):
-        return M.MatMul.apply(self._lift(other, "matmul"), self)
+        return M.MatMul.apply(*reversed(self._pair(other, "matmul")))
 
     # comparisons give boolean tensors outside the graph
     def __lt__(self, other):
