@@ -1,0 +1,58 @@
+"""The one numba policy every kernel in ``tinygrad_rnn.kernels`` is compiled with.
+
+    @kernel
+    def scale_fwd(x, out):
+        ...
+
+* ``cache=True``: machine code is stored on disk next to the source (``__pycache__``), so a
+  new process loads a kernel in milliseconds instead of compiling it again.
+* ``nogil=True``: a running kernel releases the GIL.
+* ``error_model='numpy'``: ``1.0 / 0.0`` gives ``inf`` and ``0.0 / 0.0`` gives ``nan`` instead of
+  raising, exactly like NumPy arrays do.
+* ``fastmath={'nsz', 'arcp', 'contract'}``: ignore the sign of zero, allow ``a / b`` as
+  ``a * (1 / b)`` and allow fused multiply-add. Deliberately *without* ``nnan``/``ninf``: a loss
+  must be able to see ``inf`` and ``nan``, and comparisons with ``nan`` keep their IEEE meaning.
+  No approximate transcendental functions are enabled, so a fused kernel agrees with the plain
+  NumPy composition of the same equation to about 1e-12 in float64.
+* Literals such as ``1.0`` are float64 to numba, so a float32 kernel may hold an intermediate in a
+  float64 register; it is rounded once when stored. Outputs always keep the caller's dtype.
+* No signatures are given: compilation is lazy and happens once per argument dtype on the first
+  call, so float32 arrays get their own compiled code and are never copied to float64.
+
+``parallel_kernel`` adds ``parallel=True`` so that ``numba.prange`` over the batch runs on several
+threads. It is applied nowhere: measured on the 2-core reference machine it never beat the serial
+kernel at RNN sizes (see ``tinygrad_rnn/kernels/cells.py``); it is here for experiments.
+
+Setting the environment variable ``NUMBA_DISABLE_JIT=1`` turns every kernel back into the plain
+Python function it was written as; the test suite runs that way too.
+
+Kernels check the shapes of their arguments and raise ``ValueError`` naming the argument, because
+numba does not check bounds. The messages are constant strings: numba compiles a constant message
+in no time, while building one from the actual shapes made each kernel compile about ten times
+slower. The autograd layer checks user input, with the numbers, before a kernel is reached.
+
+>>> sorted(FASTMATH)
+['arcp', 'contract', 'nsz']
+"""
+
+import numba
+
+FASTMATH = frozenset({"nsz", "arcp", "contract"})
+"""LLVM fast-math flags allowed in kernels: never ``nnan``, ``ninf``, ``afn`` or ``reassoc``."""
+
+_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH))
+
+
+def kernel(fn):
+    """Compile ``fn`` lazily with the package's numba policy (serial)."""
+    return numba.njit(**_OPTIONS)(fn)
+
+
+def parallel_kernel(fn):
+    """Like :func:`kernel`, and run ``numba.prange`` loops on numba's thread pool."""
+    return numba.njit(parallel=True, **_OPTIONS)(fn)
+
+
+prange = numba.prange
+"""``numba.prange``: a plain ``range`` under :func:`kernel`, a threaded loop under :func:`parallel_kernel`."""
+
