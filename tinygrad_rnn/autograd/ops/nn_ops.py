@@ -1,6 +1,7 @@
 """Fused ops that neural networks lean on: softmax, log-softmax, cross-entropy, embedding, dropout."""
 import numpy as np
 
+from ... import kernels
 from ..function import Function
 
 
@@ -31,23 +32,20 @@ class LogSoftmax(Function):
         return g - np.exp(self.out) * np.sum(g, axis=self.axis, keepdims=True)
 
 
-def check_class_targets(op, targets, n_rows, n_classes, ignore_index):
-    """Raise a clear error unless ``targets`` are integers in [0, n_classes) or ``ignore_index``."""
+def check_class_targets(op, targets, n_rows):
+    """Raise a clear error unless ``targets`` are ``n_rows`` integers."""
     if targets.dtype.kind not in "iu":
         raise TypeError(f"{op}: expected integer class targets, got dtype {targets.dtype}")
     if targets.shape != (n_rows,):
         raise ValueError(f"{op}: expected targets of shape ({n_rows},), got {targets.shape}")
-    bad = (targets < 0) | (targets >= n_classes)
-    if ignore_index is not None:
-        bad &= targets != ignore_index
-    if bad.any():
-        position = int(np.argmax(bad))
-        raise ValueError(f"{op}: target {int(targets[position])} at position {position} is outside "
-                         f"[0, {n_classes})")
+
+
+def _bad_target(targets, row, n_classes):
+    return ValueError(f"cross_entropy: target {int(targets[row])} at position {row} is outside [0, {n_classes})")
 
 
 class CrossEntropy(Function):
-    """Softmax cross-entropy from logits, fused and stable.
+    """Softmax cross-entropy from logits, fused (one numba kernel each way) and stable.
 
     loss_n = logsumexp(x_n) - x_n[t_n];  dx_n = (softmax(x_n) - onehot(t_n)) * dL/dloss_n.
     Rows whose target equals ``ignore_index`` contribute 0 and get no gradient; 'mean' divides
@@ -55,33 +53,32 @@ class CrossEntropy(Function):
     """
 
     def forward(self, logits, targets, reduction="mean", ignore_index=-100):
-        check_class_targets("cross_entropy", targets, logits.shape[0], logits.shape[1], ignore_index)
-        kept = targets != ignore_index
-        safe_targets = np.where(kept, targets, 0)
-        shifted = logits - np.max(logits, axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        sum_exp = np.sum(exp, axis=1)
-        losses = np.log(sum_exp) - shifted[np.arange(len(targets)), safe_targets]
-        losses = np.where(kept, losses, 0).astype(logits.dtype, copy=False)
-        self.reduction, self.kept, self.targets = reduction, kept, safe_targets
-        if self.needs_input_grad:
-            self.probs = exp / sum_exp[:, None]
+        check_class_targets("cross_entropy", targets, logits.shape[0])
+        logits = np.ascontiguousarray(logits)
+        targets = np.ascontiguousarray(targets, dtype=np.int64)
+        losses = np.empty(logits.shape[0], dtype=logits.dtype)
+        probs = np.empty_like(logits)
+        bad_row = kernels.cross_entropy_fwd(logits, targets, ignore_index, losses, probs)
+        if bad_row >= 0:
+            raise _bad_target(targets, bad_row, logits.shape[1])
+        self.reduction, self.targets, self.ignore_index, self.probs = reduction, targets, ignore_index, probs
         if reduction == "none":
             return losses
+        total = losses.sum(dtype=np.float64)
         if reduction == "sum":
-            return np.asarray(losses.sum(), dtype=logits.dtype)
-        self.count = int(kept.sum())
+            return np.asarray(total, dtype=logits.dtype)
+        self.count = int(np.count_nonzero(targets != ignore_index))
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(losses.sum() / self.count, dtype=logits.dtype)
+            return np.asarray(total / self.count, dtype=logits.dtype)
 
     def backward(self, g):
-        grad = self.probs.copy()
-        grad[np.arange(len(self.targets)), self.targets] -= 1
         if self.reduction == "none":
-            scale = g * self.kept
+            row_scale = np.ascontiguousarray(g)
         else:
-            scale = self.kept * (g / self.count if self.reduction == "mean" else g)
-        grad *= scale.astype(grad.dtype, copy=False)[:, None]
+            scale = g / self.count if self.reduction == "mean" else g
+            row_scale = np.full(len(self.targets), scale, dtype=self.probs.dtype)
+        grad = np.empty_like(self.probs)
+        kernels.cross_entropy_bwd(self.probs, self.targets, self.ignore_index, row_scale, grad)
         return grad
 
 
