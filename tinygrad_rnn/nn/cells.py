@@ -2,8 +2,7 @@
 import numpy as np
 
 from ..autograd import Tensor
-from ..autograd.dtypes import resolve_dtype
-from .layers import check_input
+from .layers import check_input, check_size, module_dtype
 from .module import Module
 from .recurrent import make_recurrent_weights
 from .recurrent_step import CellKind
@@ -16,12 +15,11 @@ class _CellBase(Module):
                  recurrent_init="uniform"):
         super().__init__()
         name = type(self).__name__
-        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
+        check_size(name, "input_size", input_size)
+        check_size(name, "hidden_size", hidden_size)
         self.kind = CellKind(mode, reset_after)
         self.input_size, self.hidden_size, self.bias, self.fused = input_size, hidden_size, bias, fused
-        self.dtype = resolve_dtype(dtype)
+        self.dtype = module_dtype(name, dtype)
         names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if bias else [])
         make_recurrent_weights(self, names, self.kind, input_size, hidden_size, recurrent_init)
 
@@ -39,9 +37,12 @@ class _CellBase(Module):
             raise TypeError(f"{name}: expected hx to be a tuple (h, c), got {type(hx).__name__}")
         states = []
         for label, h in zip(("h", "c"), parts):
-            if not isinstance(h, Tensor) or h.dtype != self.dtype or h.shape != shape:
-                got = (h.shape, h.dtype) if isinstance(h, Tensor) else type(h).__name__
-                raise ValueError(f"{name}: expected {label} of shape {shape} and dtype {self.dtype}, got {got}")
+            if not isinstance(h, Tensor):
+                raise TypeError(f"{name}: expected {label} to be a Tensor, got {type(h).__name__}")
+            if h.dtype != self.dtype:
+                raise TypeError(f"{name}: expected {label} of dtype {self.dtype}, got {h.dtype}")
+            if h.shape != shape:
+                raise ValueError(f"{name}: expected {label} of shape {shape}, got {h.shape}")
             states.append(h if batched else h.reshape(1, self.hidden_size))
         return tuple(states)
 

@@ -10,6 +10,22 @@ from . import init
 from .module import Module, Parameter
 
 
+def check_size(name, arg, value):
+    """Raise TypeError unless ``value`` is an int (not a bool), then ValueError unless it is positive."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise TypeError(f"{name}: {arg} must be an int, got {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name}: {arg} must be positive, got {value}")
+
+
+def module_dtype(name, dtype):
+    """``resolve_dtype(dtype)``, with the module's name in the TypeError."""
+    try:
+        return resolve_dtype(dtype)
+    except TypeError as error:
+        raise TypeError(f"{name}: {error}") from None
+
+
 def check_input(module, x, last_dim=None):
     """Raise unless ``x`` is a Tensor of the module's dtype (and last dimension ``last_dim``)."""
     name = type(module).__name__
@@ -32,8 +48,10 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, dtype=None):
         super().__init__()
-        self.in_features, self.out_features, self.dtype = in_features, out_features, resolve_dtype(dtype)
-        bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
+        check_size("Linear", "in_features", in_features)
+        check_size("Linear", "out_features", out_features)
+        self.in_features, self.out_features, self.dtype = in_features, out_features, module_dtype("Linear", dtype)
+        bound = 1.0 / math.sqrt(in_features)
         self.weight = init.uniform_(Parameter(np.empty((out_features, in_features), self.dtype)), -bound, bound)
         self.bias = init.uniform_(Parameter(np.empty(out_features, self.dtype)), -bound, bound) if bias else None
 
@@ -50,8 +68,10 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, dtype=None):
         super().__init__()
+        check_size("Embedding", "num_embeddings", num_embeddings)
+        check_size("Embedding", "embedding_dim", embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.dtype = resolve_dtype(dtype)
+        self.dtype = module_dtype("Embedding", dtype)
         self.weight = init.normal_(Parameter(np.empty((num_embeddings, embedding_dim), self.dtype)))
 
     def forward(self, indices):
@@ -66,6 +86,8 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
+        if not isinstance(p, (int, float, np.floating)) or isinstance(p, bool):
+            raise TypeError(f"Dropout: probability must be a number, got {type(p).__name__}")
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: probability must be in [0, 1], got {p}")
         self.p = p

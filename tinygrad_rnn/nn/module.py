@@ -93,12 +93,13 @@ class Module:
         """Copy arrays (or Tensors, or anything ``np.asarray`` takes) into the parameters, in place.
 
         Values are cast to each parameter's dtype. With ``strict``, missing and unexpected names
-        are errors; a wrong shape always is. All problems are reported in one ValueError.
+        are errors; a wrong shape or a NaN/inf value always is. All problems are reported in one
+        ValueError, before any parameter is changed.
         Returns (missing, unexpected) name lists.
         """
         params = dict(self.named_parameters())
         values = {}
-        problems, wrong_shapes = [], []
+        problems, wrong_shapes, not_finite = [], [], []
         for name, value in state_dict.items():
             if name not in params:
                 continue
@@ -109,6 +110,8 @@ class Module:
             array = np.asarray(value)
             if array.shape != params[name].shape:
                 wrong_shapes.append(f"{name}: expected shape {params[name].shape}, got {array.shape}")
+            elif not np.all(np.isfinite(array)):
+                not_finite.append(name)
             else:
                 values[name] = array
         missing = [name for name in params if name not in state_dict]
@@ -119,13 +122,12 @@ class Module:
             problems.append("unexpected: " + ", ".join(unexpected))
         if wrong_shapes:
             problems.append("wrong shape: " + "; ".join(wrong_shapes))
+        if not_finite:
+            problems.append("NaN or inf in: " + ", ".join(not_finite))
         if problems:
             raise ValueError(f"{type(self).__name__}.load_state_dict: " + " | ".join(problems))
         for name, array in values.items():
-            target = params[name]
-            if not np.all(np.isfinite(array)):
-                raise ValueError(f"{type(self).__name__}.load_state_dict: {name} holds NaN or inf")
-            target.data[...] = array
+            params[name].data[...] = array
         return missing, unexpected
 
     # ------------------------------------------------------------------ modes and dtypes

@@ -5,10 +5,10 @@ import warnings
 import numpy as np
 
 from ..autograd import Tensor, cat, stack
-from ..autograd.dtypes import resolve_dtype
 from ..autograd.ops.movement import Unbind
 from . import functional as F
 from . import init
+from .layers import module_dtype
 from .module import Module, Parameter
 from .naming import recurrent_param_names
 from .recurrent_step import CellKind, run_time_loop
@@ -63,8 +63,10 @@ class RNNBase(Module):
                 raise TypeError(f"{name}: {arg} must be an int, got {type(value).__name__}")
             if value <= 0:
                 raise ValueError(f"{name}: {arg} must be positive, got {value}")
-        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        if not isinstance(dropout, (int, float, np.floating)) or isinstance(dropout, bool):
+            raise TypeError(f"{name}: dropout must be a number, got {type(dropout).__name__}")
+        if not 0.0 <= dropout <= 1.0:
+            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout!r}")
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"{name}: dropout={dropout} acts between layers, so with num_layers=1 it does nothing",
                           stacklevel=2)
@@ -72,7 +74,7 @@ class RNNBase(Module):
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.reset_after, self.fused = bidirectional, reset_after, fused
-        self.dtype = resolve_dtype(dtype)
+        self.dtype = module_dtype(name, dtype)
         self.num_directions = 2 if bidirectional else 1
         self._weight_names = []
         for layer in range(num_layers):

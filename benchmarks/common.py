@@ -1,0 +1,125 @@
+"""Shared helpers for the benchmark scripts: thread settings, timing, the machine's GEMM rate, tables.
+
+NumPy's BLAS reads its thread count from the environment when NumPy is first imported, so a script
+calls :func:`configure_threads` before it imports NumPy (this module imports NumPy only inside functions).
+"""
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def configure_threads(default):
+    """Read ``--threads N`` from sys.argv (``default`` if absent) and export it to every BLAS/OpenMP
+    thread variable. Must run before NumPy is imported to take effect; warns if it was not."""
+    threads = default
+    for i, arg in enumerate(sys.argv):
+        if arg == "--threads" and i + 1 < len(sys.argv):
+            threads = int(sys.argv[i + 1])
+        elif arg.startswith("--threads="):
+            threads = int(arg.split("=", 1)[1])
+    if "numpy" in sys.modules:
+        warnings.warn(f"configure_threads: NumPy was imported first, so its BLAS keeps the thread count it "
+                      f"started with, not necessarily {threads}", stacklevel=2)
+    for var in THREAD_VARS:
+        os.environ[var] = str(threads)
+    return threads
+
+
+def time_call(fn, repeats, max_seconds, warmup=1):
+    """Run ``fn`` ``warmup`` times, then up to ``repeats`` times or until ``max_seconds`` have passed
+    (at least once). Returns (median seconds, list of all timed seconds, first warm-up seconds)."""
+    first = None
+    for _ in range(warmup):
+        start = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - start
+        first = elapsed if first is None else first
+    times = []
+    deadline = time.perf_counter() + max_seconds
+    while len(times) < repeats and (not times or time.perf_counter() < deadline):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times, first
+
+
+def time_interleaved(fns, repeats, max_seconds, warmup=2):
+    """Time several callables in turns (a, b, a, b, ...) so that they share whatever else the machine is
+    doing. ``fns`` maps name -> callable. Returns name -> sorted list of timed seconds (at least one each)."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    deadline = time.perf_counter() + max_seconds * len(fns)
+    for round_ in range(repeats):
+        if round_ and time.perf_counter() > deadline:
+            break
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: sorted(t) for name, t in times.items()}
+
+
+def gemm_gflops(dtype, size=1024, max_seconds=2.0):
+    """GFLOP/s of NumPy's ``a @ b`` on square ``size`` x ``size`` matrices of ``dtype`` (median of runs)."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size)).astype(dtype)
+    b = rng.standard_normal((size, size)).astype(dtype)
+    out = np.empty((size, size), dtype)
+    median, _, _ = time_call(lambda: np.matmul(a, b, out=out), repeats=20, max_seconds=max_seconds, warmup=2)
+    return 2.0 * size ** 3 / median / 1e9
+
+
+def machine_header(threads):
+    """Lines describing the machine and the settings that change the numbers."""
+    import numpy as np
+    lines = [
+        f"python {platform.python_version()}  numpy {np.__version__}  machine {platform.machine()}  "
+        f"cpus {os.cpu_count()}  threads {threads}",
+        "env: " + "  ".join(f"{var}={os.environ.get(var, '(unset)')}" for var in THREAD_VARS)
+        + f"  OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}",
+    ]
+    try:
+        import numba
+        lines[0] += f"  numba {numba.__version__}"
+    except ImportError:
+        pass
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config.get("Build Dependencies", {}).get("blas", {})
+        lines.append(f"blas: {blas.get('name', '?')} {blas.get('version', '')}".rstrip())
+    except Exception:   # show_config's layout is not a stable API; the header is informative only
+        pass
+    return lines
+
+
+def format_table(headers, rows, min_width=0):
+    """A plain-text table with right-aligned columns (None prints as '-'); with ``min_width`` wide
+    enough for every cell, tables printed a row at a time line up with their header."""
+    text_rows = [[("-" if cell is None else str(cell)) for cell in row] for row in rows]
+    widths = [max(len(h), min_width, *(len(r[i]) for r in text_rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(headers, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in text_rows]
+    return "\n".join(lines)
+
+
+def fmt(value, digits=2):
+    """A number with ``digits`` decimals, or None when there is no value."""
+    return None if value is None else f"{value:.{digits}f}"
+
+
+def try_import_torch():
+    """torch, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
