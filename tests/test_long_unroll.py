@@ -127,8 +127,6 @@ def test_fused_backward_does_not_hold_a_weight_gradient_per_step():
     assert growth < 0.25 * steps * lstm.weight_hh_l0.data.nbytes
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a per-step node on a weight (weight.T in the composed step) keeps "
-                                       "its pending gradient until the walk ends, so backward holds T copies of dW_hh")
 def test_composed_backward_does_not_hold_a_weight_gradient_per_step():
     steps, lstm = 200, tg.nn.LSTM(I, 64, fused=False)
     growth = backward_growth(lstm, Tensor(np.ones((steps, B, I), np.float32), requires_grad=True))

@@ -1,4 +1,4 @@
-"""The backward pass: walk the graph of ``Function`` nodes in reverse topological order.
+"""The backward pass: walk the graph of ``Function`` nodes from the loss back to the leaves.
 
 The walk is iterative (an explicit stack), so a graph of a 100,000-step chain needs no
 recursion. Gradients flowing into the same tensor from several consumers are summed, which
@@ -8,31 +8,58 @@ is what makes fan-out (a weight used at every time step) correct with no special
 import numpy as np
 
 
-def topological_order(root_node):
-    """Function nodes reachable from ``root_node``, each listed after the nodes that feed it.
+def consumer_counts(root_node):
+    """For every Function node reachable from ``root_node``: how many graph edges consume its outputs.
 
-    Returned so that iterating it reversed visits a node only after all its consumers.
+    A node may run its backward once that many gradients have arrived; the walk is iterative
+    (an explicit stack), so depth is not limited by Python's recursion limit.
     """
-    order = []
-    visited = set()
-    stack = [(root_node, False)]
+    counts = {root_node: 0}
+    stack = [root_node]
     while stack:
-        node, children_done = stack.pop()
-        if children_done:
-            order.append(node)
-            continue
-        if node in visited:
-            continue
+        node = stack.pop()
         if getattr(node, "released", False):
             raise RuntimeError(
                 f"backward: the graph through {type(node).__name__} was already freed by an earlier "
                 "backward(); call backward(retain_graph=True) the first time to backward twice")
-        visited.add(node)
-        stack.append((node, True))
         for parent in node.parents:
             parent_node = parent._node
-            if parent_node is not None and parent.requires_grad and parent_node not in visited:
-                stack.append((parent_node, False))
+            if parent_node is None or not parent.requires_grad:
+                continue
+            if parent_node in counts:
+                counts[parent_node] += 1
+            else:
+                counts[parent_node] = 1
+                stack.append(parent_node)
+    return counts
+
+
+def ready_order(root_node):
+    """Yield nodes so that each comes after all its consumers, as soon as the last one is done.
+
+    Running a node as early as possible lets the gradients it waited for be freed early: a weight
+    used at every time step then holds one pending gradient, not one per step.
+    """
+    remaining = consumer_counts(root_node)
+    ready = [root_node]
+    while ready:
+        node = ready.pop()
+        parents = node.parents  # read before the caller releases the node
+        yield node
+        for parent in parents:
+            parent_node = parent._node
+            if parent_node is None or not parent.requires_grad:
+                continue
+            remaining[parent_node] -= 1
+            if remaining[parent_node] == 0:
+                ready.append(parent_node)
+
+
+def topological_order(root_node):
+    """Function nodes reachable from ``root_node``, each listed after the nodes that feed it
+    (the order a forward pass could have run them in; handy for inspecting a graph)."""
+    order = list(ready_order(root_node))
+    order.reverse()
     return order
 
 
@@ -83,10 +110,10 @@ def run_backward(root, grad, retain_graph):
         send(root, grad)
         order = ()
     else:
-        order = topological_order(root._node)
+        order = ready_order(root._node)
         send(root, grad)
 
-    for node in reversed(order):
+    for node in order:
         grad_outputs = node.grads_pending
         node.grads_pending = None
         if grad_outputs is None:
