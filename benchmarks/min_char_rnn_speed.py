@@ -1,0 +1,250 @@
+"""Characters per second of the classic min-char-rnn training loop: plain NumPy vs tinygrad_rnn vs PyTorch.
+
+The model and loop are min-char-rnn's: a vanilla RNN with hidden size 100 over one-hot characters,
+windows of 25 characters walked through the text, the hidden state carried from window to window
+(reset at the end of the text), loss = the sum of the 25 cross-entropies, each gradient element
+clipped to [-5, 5], Adagrad with learning rate 0.1. Weights start as N(0, 0.01^2), biases at zero.
+
+    python benchmarks/min_char_rnn_speed.py                       # 1 thread, float64, 10 s per contender
+    python benchmarks/min_char_rnn_speed.py --dtype float32 --seconds 5
+
+Each contender trains from the same start on the same windows for ``--seconds`` after a short
+warm-up; the mean loss of the first 200 iterations is printed beside the speed as a sanity check.
+tinygrad_rnn and PyTorch give the same losses step for step at first (nn.RNN in both has two
+biases, b_ih and b_hh, each with its own Adagrad state). The NumPy loop has min-char-rnn's single
+bias and divides by sqrt(s + 1e-8) where the other two use sqrt(s) + 1e-10, so it departs from
+them at the second iteration; training at lr 0.1 is chaotic early on, so the means differ by a
+few percent while all three learn.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import configure_threads  # noqa: E402  (must run before NumPy is imported)
+
+THREADS = configure_threads(1)
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from common import fmt, format_table, machine_header, try_import_torch  # noqa: E402
+
+HIDDEN, SEQ, LR, CLIP = 100, 25, 0.1, 5.0
+DEFAULT_TEXT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
+                            "tinyshakespeare.txt")
+
+
+def load_text(path):
+    """(text, where it came from): the given file, else tinyshakespeare, else the built-in corpus."""
+    if path is None and os.path.exists(DEFAULT_TEXT):
+        path = DEFAULT_TEXT
+    if path is not None:
+        with open(path, encoding="utf-8") as f:
+            return f.read(), os.path.normpath(path)
+    from tinygrad_rnn.data import default_corpus
+    return default_corpus(max_chars=1_000_000).text, "tinygrad_rnn.data.default_corpus"
+
+
+def initial_weights(vocab, dtype, seed=0):
+    """min-char-rnn's start: W_xh (H, V), W_hh (H, H), W_hy (V, H) ~ N(0, 0.01^2); b_h (H,), b_y (V,) = 0."""
+    rng = np.random.default_rng(seed)
+    return dict(w_xh=(rng.standard_normal((HIDDEN, vocab)) * 0.01).astype(dtype),
+                w_hh=(rng.standard_normal((HIDDEN, HIDDEN)) * 0.01).astype(dtype),
+                w_hy=(rng.standard_normal((vocab, HIDDEN)) * 0.01).astype(dtype),
+                b_h=np.zeros(HIDDEN, dtype), b_y=np.zeros(vocab, dtype))
+
+
+def windows(ids):
+    """Endless (inputs, targets, reset) windows of SEQ characters; reset is True when the walk restarts."""
+    position = 0
+    while True:
+        reset = position + SEQ + 1 > len(ids)
+        if reset:
+            position = 0
+        yield ids[position:position + SEQ], ids[position + 1:position + SEQ + 1], reset or position == 0
+        position += SEQ
+
+
+# ---------------------------------------------------------------- plain NumPy, from the equations
+class PlainNumpy:
+    """Forward: h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h), p_t = softmax(W_hy h_t + b_y), x_t one-hot.
+    Backward through time by hand; clip; Adagrad s += g^2, w -= lr g / sqrt(s + 1e-8)."""
+
+    name = "plain NumPy"
+
+    def __init__(self, vocab, dtype):
+        self.vocab, self.dtype = vocab, dtype
+        self.params = initial_weights(vocab, dtype)
+        self.sums = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.h = np.zeros(HIDDEN, dtype)
+        self.lr, self.clip, self.eps = dtype(LR), dtype(CLIP), dtype(1e-8)
+
+    def step(self, inputs, targets, reset):
+        p = self.params
+        if reset:
+            self.h = np.zeros(HIDDEN, self.dtype)
+        xs, hs, ps = [], [self.h], []
+        loss = 0.0
+        for t in range(SEQ):                                   # forward, one character at a time
+            x = np.zeros(self.vocab, self.dtype)
+            x[inputs[t]] = 1
+            h = np.tanh(p["w_xh"] @ x + p["w_hh"] @ hs[-1] + p["b_h"])
+            y = p["w_hy"] @ h + p["b_y"]
+            e = np.exp(y - y.max())
+            prob = e / e.sum()
+            loss -= float(np.log(prob[targets[t]]))
+            xs.append(x)
+            hs.append(h)
+            ps.append(prob)
+        grads = {k: np.zeros_like(v) for k, v in p.items()}
+        dh_next = np.zeros(HIDDEN, self.dtype)
+        for t in reversed(range(SEQ)):                         # backward through time
+            dy = ps[t].copy()
+            dy[targets[t]] -= 1                                # d loss / d y = p - onehot(target)
+            grads["w_hy"] += np.outer(dy, hs[t + 1])
+            grads["b_y"] += dy
+            dh = p["w_hy"].T @ dy + dh_next
+            dpre = (1 - hs[t + 1] * hs[t + 1]) * dh            # tanh' = 1 - h^2
+            grads["b_h"] += dpre
+            grads["w_xh"] += np.outer(dpre, xs[t])
+            grads["w_hh"] += np.outer(dpre, hs[t])
+            dh_next = p["w_hh"].T @ dpre
+        for k, w in p.items():                                 # clip, then Adagrad
+            g = np.clip(grads[k], -self.clip, self.clip, out=grads[k])
+            self.sums[k] += g * g
+            w -= self.lr * g / np.sqrt(self.sums[k] + self.eps)
+        self.h = hs[-1]
+        return loss
+
+
+# ---------------------------------------------------------------- tinygrad_rnn
+class Ours:
+    """nn.RNN (one fused node per step, input projection in one GEMM) + Linear head, summed cross-entropy,
+    clip_grad_value_, optim.Adagrad; the hidden state is carried across windows detached."""
+
+    name = "tinygrad_rnn"
+
+    def __init__(self, vocab, dtype):
+        import tinygrad_rnn as tg
+        from tinygrad_rnn.optim import Adagrad, clip_grad_value_
+        self.tg, self.clip_grad_value_, self.vocab, self.dtype = tg, clip_grad_value_, vocab, dtype
+        w = initial_weights(vocab, dtype)
+        self.rnn = tg.nn.RNN(vocab, HIDDEN, dtype=dtype)
+        self.head = tg.nn.Linear(HIDDEN, vocab, dtype=dtype)
+        self.rnn.weight_ih_l0.data[...] = w["w_xh"]
+        self.rnn.weight_hh_l0.data[...] = w["w_hh"]
+        self.rnn.bias_ih_l0.data[...] = w["b_h"]
+        self.rnn.bias_hh_l0.data[...] = 0
+        self.head.weight.data[...] = w["w_hy"]
+        self.head.bias.data[...] = w["b_y"]
+        self.params = list(self.rnn.parameters()) + list(self.head.parameters())
+        self.opt = Adagrad(self.params, lr=LR)
+        self.h = None
+        self.eye = np.eye(vocab, dtype=dtype)
+
+    def step(self, inputs, targets, reset):
+        tg = self.tg
+        if reset or self.h is None:
+            self.h = tg.Tensor(np.zeros((1, 1, HIDDEN), self.dtype))
+        x = tg.Tensor(self.eye[inputs][:, None, :])             # (T, 1, V) one-hot
+        out, h_n = self.rnn(x, self.h)                          # (T, 1, H), (1, 1, H)
+        loss = tg.cross_entropy(self.head(out.reshape(SEQ, HIDDEN)), targets, reduction="sum")
+        self.opt.zero_grad()
+        loss.backward()
+        self.clip_grad_value_(self.params, CLIP)
+        self.opt.step()
+        self.h = h_n.detach()
+        return loss.item()
+
+
+# ---------------------------------------------------------------- PyTorch
+class Torch:
+    """torch.nn.RNN + Linear, the same loop and the same start."""
+
+    name = "PyTorch"
+
+    def __init__(self, torch, vocab, dtype):
+        self.torch = torch
+        tdtype = {np.float32: torch.float32, np.float64: torch.float64}[dtype]
+        w = initial_weights(vocab, dtype)
+        self.rnn = torch.nn.RNN(vocab, HIDDEN, dtype=tdtype)
+        self.head = torch.nn.Linear(HIDDEN, vocab, dtype=tdtype)
+        with torch.no_grad():
+            self.rnn.weight_ih_l0.copy_(torch.from_numpy(w["w_xh"]))
+            self.rnn.weight_hh_l0.copy_(torch.from_numpy(w["w_hh"]))
+            self.rnn.bias_ih_l0.copy_(torch.from_numpy(w["b_h"]))
+            self.rnn.bias_hh_l0.zero_()
+            self.head.weight.copy_(torch.from_numpy(w["w_hy"]))
+            self.head.bias.copy_(torch.from_numpy(w["b_y"]))
+        self.params = list(self.rnn.parameters()) + list(self.head.parameters())
+        self.opt = torch.optim.Adagrad(self.params, lr=LR)
+        self.h, self.tdtype, self.vocab = None, tdtype, vocab
+        self.eye = torch.eye(vocab, dtype=tdtype)
+
+    def step(self, inputs, targets, reset):
+        torch = self.torch
+        if reset or self.h is None:
+            self.h = torch.zeros((1, 1, HIDDEN), dtype=self.tdtype)
+        x = self.eye[torch.from_numpy(inputs)][:, None, :]
+        out, h_n = self.rnn(x, self.h)
+        loss = torch.nn.functional.cross_entropy(self.head(out.reshape(SEQ, HIDDEN)),
+                                                 torch.from_numpy(targets), reduction="sum")
+        self.opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(self.params, CLIP)
+        self.opt.step()
+        self.h = h_n.detach()
+        return loss.item()
+
+
+def measure(model, ids, seconds, warmup, check=200):
+    """(chars/s, timed iterations, mean loss of the first ``check`` iterations) training ``model`` from
+    the start of the text; the mean loss is None if fewer than ``check`` iterations ran."""
+    batches = windows(ids)
+    losses = [model.step(*next(batches)) for _ in range(warmup)]
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        loss = model.step(*next(batches))
+        if len(losses) < check:
+            losses.append(loss)
+        count += 1
+    elapsed = time.perf_counter() - start
+    return count * SEQ / elapsed, count, (float(np.mean(losses)) if len(losses) >= check else None)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=THREADS, help="BLAS/torch threads (default 1)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float64",
+                   help="float64 is min-char-rnn's own; float32 is what a GPU would run")
+    p.add_argument("--seconds", type=float, default=10.0, help="timed training per contender")
+    p.add_argument("--warmup", type=int, default=20, help="untimed iterations first (numba compile included)")
+    p.add_argument("--text", help="a UTF-8 text file (default: shared tinyshakespeare, else the built-in corpus)")
+    p.add_argument("--no-torch", action="store_true")
+    args = p.parse_args()
+
+    text, source = load_text(args.text)
+    chars = sorted(set(text))
+    index = {c: i for i, c in enumerate(chars)}
+    ids = np.array([index[c] for c in text], dtype=np.int64)
+    dtype = np.float32 if args.dtype == "float32" else np.float64
+    torch = None if args.no_torch else try_import_torch()
+    print("\n".join(machine_header(THREADS)))
+    print(f"text: {source} ({len(text):,} chars, vocabulary {len(chars)}); hidden {HIDDEN}, seq {SEQ}, "
+          f"{args.dtype}, {args.seconds:g} s each")
+    contenders = [PlainNumpy(len(chars), dtype), Ours(len(chars), dtype)]
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+        contenders.append(Torch(torch, len(chars), dtype))
+    rows, base = [], None
+    for model in contenders:
+        rate, count, loss = measure(model, ids, args.seconds, args.warmup)
+        base = rate if base is None else base
+        rows.append([model.name, fmt(rate, 0), fmt(1e3 * SEQ / rate, 3), count, fmt(rate / base), fmt(loss, 3)])
+    print(format_table(["implementation", "chars/s", "ms/iter", "iters", "x NumPy", "loss it 1-200"], rows))
+
+
+if __name__ == "__main__":
+    main()
