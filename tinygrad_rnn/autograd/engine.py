@@ -96,6 +96,8 @@ def run_backward(root, grad, retain_graph):
             entry = leaf_grads.get(id(parent))
             if entry is None:
                 leaf_grads[id(parent)] = [parent, grad, False]
+            elif entry[2]:
+                entry[1] += grad  # the sum is an array this pass made, so adding in place is safe
             else:
                 entry[1] = entry[1] + grad
                 entry[2] = True

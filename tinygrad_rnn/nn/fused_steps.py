@@ -6,7 +6,8 @@ returns the new state. Backpropagation through time is the engine walking these 
 here loops over time.
 
 An optional boolean ``mask`` (B, 1) marks the rows whose sequence is still running; the other
-rows keep their previous state unchanged (variable-length batches).
+rows keep their previous state unchanged (variable-length batches). An optional ``WeightGradTape``
+shared by the steps of one sequence sums the W_hh gradient in one GEMM (see its docstring).
 """
 import numpy as np
 
@@ -30,10 +31,52 @@ def _zeros_if_none(grad, like):
     return np.zeros_like(like) if grad is None else grad
 
 
+class WeightGradTape:
+    """Gathers each step's recurrent-weight gradient factors so the sequence pays for one GEMM.
+
+    dW_hh = sum_t dpre_t^T h_{t-1} is a sum of T thin products (at batch 1, T outer products, which
+    BLAS does slowly). Steps sharing a tape record (dpre_t, h_{t-1}) instead; the sequence's first
+    step — always the last to run backward, since every later step depends on it — stacks them and
+    returns dW_hh = [dpre_1; ...; dpre_T]^T [h_0; ...; h_{T-1}] as its gradient for W_hh. The graph is
+    unchanged: W_hh is an input of every step; only where its gradient is summed moves.
+    """
+
+    def __init__(self):
+        self.factors = []
+
+    def record(self, *factors):
+        self.factors.append(factors)
+
+    def take(self):
+        """Per block k: (stacked left factors, stacked right factors); clears the tape for the next pass."""
+        columns = list(zip(*self.factors))
+        self.factors = []
+        return [np.concatenate(column, axis=0) for column in columns]
+
+
+def _recurrent_weight_grad(node, *factors):
+    """This step's share of dW_hh: returned directly, or recorded on the sequence's tape.
+
+    ``factors`` pairs up as (left_1, right_1, left_2, right_2, ...), one pair per block of rows of
+    W_hh, with dW_block = left^T right. Returns the full gradient, or None while the tape collects.
+    """
+    tape = node.tape
+    if tape is None:
+        blocks = [factors[k].T @ factors[k + 1] for k in range(0, len(factors), 2)]
+    else:
+        tape.record(*factors)
+        if not node.first_step:
+            return None
+        stacked = tape.take()
+        blocks = [stacked[k].T @ stacked[k + 1] for k in range(0, len(stacked), 2)]
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
+
+
 class RNNStep(Function):
     """h = act(xp + h_prev W_hh^T), act = tanh or relu;  dpre = dh * act'(pre)."""
 
-    def forward(self, xp, h_prev, w_hh, mask=None, nonlinearity="tanh"):
+    def forward(self, xp, h_prev, w_hh, mask=None, nonlinearity="tanh", tape=None, first_step=False):
+        self.tape, self.first_step = tape, first_step
         pre = h_prev @ w_hh.T
         pre += xp
         h = np.empty_like(h_prev)
@@ -55,7 +98,7 @@ class RNNStep(Function):
         dh_prev = dpre @ self.w_hh if need_h else None
         if carry is not None and need_h:
             dh_prev += carry
-        return (dpre if need_xp else None), dh_prev, (dpre.T @ self.h_prev if need_w else None)
+        return (dpre if need_xp else None), dh_prev, (_recurrent_weight_grad(self, dpre, self.h_prev) if need_w else None)
 
 
 class LSTMStep(Function):
@@ -65,7 +108,8 @@ class LSTMStep(Function):
     c = f * c_prev + i * g;    h = o * tanh(c)
     """
 
-    def forward(self, xp, h_prev, c_prev, w_hh, mask=None):
+    def forward(self, xp, h_prev, c_prev, w_hh, mask=None, tape=None, first_step=False):
+        self.tape, self.first_step = tape, first_step
         pre = h_prev @ w_hh.T
         pre += xp
         gates, c, h, tanh_c = np.empty_like(pre), np.empty_like(c_prev), np.empty_like(h_prev), np.empty_like(c_prev)
@@ -86,7 +130,7 @@ class LSTMStep(Function):
                 dh_prev += carry_h
             dc_prev += carry_c
         return ((dpre if need_xp else None), dh_prev, (dc_prev if need_c else None),
-                (dpre.T @ self.h_prev if need_w else None))
+                (_recurrent_weight_grad(self, dpre, self.h_prev) if need_w else None))
 
 
 class GRUStep(Function):
@@ -96,7 +140,8 @@ class GRUStep(Function):
     n = tanh(xp_n + r * hp_n);  h = (1 - z) * n + z * h_prev
     """
 
-    def forward(self, xp, h_prev, w_hh, b_hh=None, mask=None):
+    def forward(self, xp, h_prev, w_hh, b_hh=None, mask=None, tape=None, first_step=False):
+        self.tape, self.first_step = tape, first_step
         hp = h_prev @ w_hh.T
         if b_hh is not None:
             hp += b_hh
@@ -114,7 +159,7 @@ class GRUStep(Function):
         if carry is not None:
             dh_prev += carry
         grads = [dxp if needs[0] else None, dh_prev if needs[1] else None,
-                 dhp.T @ self.h_prev if needs[2] else None]
+                 _recurrent_weight_grad(self, dhp, self.h_prev) if needs[2] else None]
         if len(needs) == 4:
             grads.append(dhp.sum(axis=0) if needs[3] else None)
         return tuple(grads)
@@ -127,7 +172,8 @@ class GRUResetBeforeStep(Function):
     h = (1 - z) * n + z * h_prev.  All of b_ih and b_hh are folded into ``xp``.
     """
 
-    def forward(self, xp, h_prev, w_hh, mask=None):
+    def forward(self, xp, h_prev, w_hh, mask=None, tape=None, first_step=False):
+        self.tape, self.first_step = tape, first_step
         hidden = h_prev.shape[1]
         w_rz, w_n = w_hh[:2 * hidden], w_hh[2 * hidden:]
         pre_rz = h_prev @ w_rz.T
@@ -155,5 +201,5 @@ class GRUResetBeforeStep(Function):
             dh_prev += carry
         need_xp, need_h, need_w = self.needs_input_grad
         dxp = np.concatenate([dpre_rz, dpre_n], axis=1) if need_xp else None
-        dw = np.concatenate([dpre_rz.T @ self.h_prev, dpre_n.T @ self.rh], axis=0) if need_w else None
+        dw = _recurrent_weight_grad(self, dpre_rz, self.h_prev, dpre_n, self.rh) if need_w else None
         return dxp, (dh_prev if need_h else None), dw

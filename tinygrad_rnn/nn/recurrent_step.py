@@ -47,19 +47,23 @@ class CellKind:
             return linear(x, w_ih, b_ih)
         return linear(x, w_ih, b_ih + b_hh)
 
-    def fused_step(self, xp, state, weights, mask=None):
-        """New state tuple from this step's projected input xp (B, gates*H), as one graph node."""
+    def fused_step(self, xp, state, weights, mask=None, tape=None, first_step=False):
+        """New state tuple from this step's projected input xp (B, gates*H), as one graph node.
+
+        Steps of one sequence may share a ``WeightGradTape``; ``first_step`` marks the one that
+        returns the summed W_hh gradient."""
         w_hh, b_hh = weights[1], weights[3]
+        extra = {"mask": mask, "tape": tape, "first_step": first_step}
         if self.mode == "LSTM":
-            return fused_steps.LSTMStep.apply(xp, state[0], state[1], w_hh, mask=mask)
+            return fused_steps.LSTMStep.apply(xp, state[0], state[1], w_hh, **extra)
         if self.mode == "GRU":
             if not self.reset_after:
-                return (fused_steps.GRUResetBeforeStep.apply(xp, state[0], w_hh, mask=mask),)
+                return (fused_steps.GRUResetBeforeStep.apply(xp, state[0], w_hh, **extra),)
             if b_hh is None:
-                return (fused_steps.GRUStep.apply(xp, state[0], w_hh, mask=mask),)
-            return (fused_steps.GRUStep.apply(xp, state[0], w_hh, b_hh, mask=mask),)
+                return (fused_steps.GRUStep.apply(xp, state[0], w_hh, **extra),)
+            return (fused_steps.GRUStep.apply(xp, state[0], w_hh, b_hh, **extra),)
         nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
-        return (fused_steps.RNNStep.apply(xp, state[0], w_hh, mask=mask, nonlinearity=nonlinearity),)
+        return (fused_steps.RNNStep.apply(xp, state[0], w_hh, nonlinearity=nonlinearity, **extra),)
 
 
 def run_time_loop(kind, x, state, weights, fused=True, reverse=False, masks=None):
@@ -69,13 +73,17 @@ def run_time_loop(kind, x, state, weights, fused=True, reverse=False, masks=None
     direction stores each h_t at its own t, so both directions line up), final_state the state
     after the last step processed. ``masks[t]`` (B, 1) marks rows whose sequence is running at t.
     """
+    steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+    outputs = [None] * x.shape[0]
     if fused:
-        inputs, step = Unbind.apply(kind.project_inputs(x, weights)), kind.fused_step
-    else:
-        inputs, step = Unbind.apply(x), kind.composed_step
-    steps = range(len(inputs) - 1, -1, -1) if reverse else range(len(inputs))
-    outputs = [None] * len(inputs)
+        inputs, tape = Unbind.apply(kind.project_inputs(x, weights)), fused_steps.WeightGradTape()
+        for t in steps:
+            state = kind.fused_step(inputs[t], state, weights, None if masks is None else masks[t],
+                                    tape=tape, first_step=t == steps[0])
+            outputs[t] = state[0]
+        return outputs, state
+    inputs = Unbind.apply(x)
     for t in steps:
-        state = step(inputs[t], state, weights, None if masks is None else masks[t])
+        state = kind.composed_step(inputs[t], state, weights, None if masks is None else masks[t])
         outputs[t] = state[0]
     return outputs, state

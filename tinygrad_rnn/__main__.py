@@ -1,0 +1,6 @@
+"""``python -m tinygrad_rnn``: the same command line as ``tinygrad-rnn`` (see :mod:`tinygrad_rnn.cli`)."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
