@@ -36,15 +36,16 @@ def _same_layout(a, b):
 def sigmoid(x):
     """Numerically stable logistic function of one scalar: 1 / (1 + exp(-x)).
 
-    ``exp`` is only ever called on a non-positive number, so it cannot overflow.
+    With e = exp(-|x|) (which cannot overflow) and d = 1 / (1 + e): sigmoid(x) = d for x >= 0 and
+    e * d for x < 0. Both sides are computed and one is selected, so there is no branch to
+    mispredict on data of random sign; a nan x gives nan either way.
 
     >>> float(sigmoid(0.0))
     0.5
     """
-    if x >= 0:
-        return 1.0 / (1.0 + np.exp(-x))
-    e = np.exp(x)  # x < 0 or x is nan
-    return e / (1.0 + e)
+    e = np.exp(-abs(x))
+    d = 1.0 / (1.0 + e)
+    return d if x >= 0 else e * d
 
 
 @kernel

@@ -136,20 +136,20 @@ def lstm_fwd(pre, c_prev, gates_out, c_out, h_out, tanh_c_out):
     if tanh_c_out.shape != (B, H):
         raise ValueError("lstm_fwd: expected tanh_c_out of shape (B, H)")
     for b in range(B):
+        # Activate each gate block in its own contiguous pass (i and f together), then combine.
+        pre_b, gates_b = pre[b], gates_out[b]
+        for k in range(2 * H):
+            gates_b[k] = sigmoid(pre_b[k])
+        for k in range(2 * H, 3 * H):
+            gates_b[k] = tanh(pre_b[k])
+        for k in range(3 * H, 4 * H):
+            gates_b[k] = sigmoid(pre_b[k])
         for j in range(H):
-            i = sigmoid(pre[b, j])
-            f = sigmoid(pre[b, H + j])
-            g = tanh(pre[b, 2 * H + j])
-            o = sigmoid(pre[b, 3 * H + j])
-            c = f * c_prev[b, j] + i * g
+            c = gates_b[H + j] * c_prev[b, j] + gates_b[j] * gates_b[2 * H + j]
             tc = tanh(c)
-            gates_out[b, j] = i
-            gates_out[b, H + j] = f
-            gates_out[b, 2 * H + j] = g
-            gates_out[b, 3 * H + j] = o
             c_out[b, j] = c
             tanh_c_out[b, j] = tc
-            h_out[b, j] = o * tc
+            h_out[b, j] = gates_b[3 * H + j] * tc
 
 
 @kernel

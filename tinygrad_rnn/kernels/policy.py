@@ -5,7 +5,8 @@
         ...
 
 * ``cache=True``: machine code is stored on disk next to the source (``__pycache__``), so a
-  new process loads a kernel in milliseconds instead of compiling it again.
+  new process loads a kernel in milliseconds instead of compiling it again. A damaged cache file
+  counts as a miss (the kernel is compiled again), never as an error.
 * ``nogil=True``: a running kernel releases the GIL.
 * ``error_model='numpy'``: ``1.0 / 0.0`` gives ``inf`` and ``0.0 / 0.0`` gives ``nan`` instead of
   raising, exactly like NumPy arrays do.
@@ -35,6 +36,8 @@ slower. The autograd layer checks user input, with the numbers, before a kernel 
 ['arcp', 'contract', 'nsz']
 """
 
+import os
+
 import numba
 
 FASTMATH = frozenset({"nsz", "arcp", "contract"})
@@ -43,14 +46,49 @@ FASTMATH = frozenset({"nsz", "arcp", "contract"})
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH))
 
 
+def _tolerate_damaged_cache(dispatcher):
+    """Treat an unreadable on-disk cache entry as a miss: compile afresh and write a clean entry.
+
+    numba raises whatever its unpickler meets in a truncated or garbled ``.nbi``/``.nbc`` file (an
+    interrupted write, a full disk, a copied directory), and then every call of the kernel fails.
+    Here such a load returns "not cached"; the damaged index is removed so the fresh compile can
+    save a new one. Any failure to save just leaves the kernel uncached for this process.
+    """
+    cache = getattr(dispatcher, "_cache", None)
+    if cache is None:                      # NUMBA_DISABLE_JIT=1: a plain Python function
+        return dispatcher
+    load, save = cache.load_overload, cache.save_overload
+
+    def load_overload(sig, target_context):
+        try:
+            return load(sig, target_context)
+        except Exception:                  # any unpickling error of a damaged file means "not cached"
+            index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+            if index:
+                try:
+                    os.unlink(index)
+                except OSError:
+                    pass
+            return None
+
+    def save_overload(sig, data):
+        try:
+            save(sig, data)
+        except Exception:                  # e.g. a damaged index another process is rewriting
+            pass
+
+    cache.load_overload, cache.save_overload = load_overload, save_overload
+    return dispatcher
+
+
 def kernel(fn):
     """Compile ``fn`` lazily with the package's numba policy (serial)."""
-    return numba.njit(**_OPTIONS)(fn)
+    return _tolerate_damaged_cache(numba.njit(**_OPTIONS)(fn))
 
 
 def parallel_kernel(fn):
     """Like :func:`kernel`, and run ``numba.prange`` loops on numba's thread pool."""
-    return numba.njit(parallel=True, **_OPTIONS)(fn)
+    return _tolerate_damaged_cache(numba.njit(parallel=True, **_OPTIONS)(fn))
 
 
 prange = numba.prange
