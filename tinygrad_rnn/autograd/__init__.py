@@ -1,5 +1,6 @@
 """The autograd layer: ``Tensor``, the ``Function`` base, the primitive ops, ``gradcheck``."""
 from . import random
+from .anomaly import detect_anomaly, is_anomaly_enabled
 from .dtypes import get_default_dtype, set_default_dtype
 from .function import Function, unbroadcast
 from .functional import cat, cross_entropy, dropout, embedding, log_softmax, softmax, stack, where
@@ -12,4 +13,5 @@ __all__ = [
     "Tensor", "Function", "unbroadcast", "no_grad", "enable_grad", "is_grad_enabled",
     "get_default_dtype", "set_default_dtype", "manual_seed", "random", "gradcheck", "GradcheckError",
     "cat", "stack", "where", "softmax", "log_softmax", "cross_entropy", "embedding", "dropout",
+    "detect_anomaly", "is_anomaly_enabled",
 ]

@@ -63,12 +63,11 @@ def topological_order(root_node):
     return order
 
 
-def _check_grad(node, index, parent, grad):
-    """Raise if a backward returned a gradient that does not match its input."""
-    if grad.shape != parent.data.shape or grad.dtype != parent.data.dtype:
-        raise RuntimeError(
-            f"{type(node).__name__}.backward: gradient for input {index} has shape {grad.shape} and "
-            f"dtype {grad.dtype}, expected shape {parent.data.shape} and dtype {parent.data.dtype}")
+def _raise_bad_grad(node, index, parent, grad):
+    """Report a backward that returned a gradient not matching its input's shape and dtype."""
+    raise RuntimeError(
+        f"{type(node).__name__}.backward: gradient for input {index} has shape {grad.shape} and "
+        f"dtype {grad.dtype}, expected shape {parent.data.shape} and dtype {parent.data.dtype}")
 
 
 def _run_hooks(hooks, grad, tensor_cls):
@@ -141,7 +140,8 @@ def run_backward(root, grad, retain_graph):
             g = grads[index]
             if g is not None and needs[index]:
                 parent = parents[index]
-                _check_grad(node, index, parent, g)
+                if g.shape != parent.data.shape or g.dtype != parent.data.dtype:
+                    _raise_bad_grad(node, index, parent, g)
                 send(parent, g)
         if not retain_graph:
             node.release()

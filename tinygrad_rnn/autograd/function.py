@@ -38,7 +38,7 @@ class Function:
         """Run ``forward`` on the inputs' arrays; record a node if any input requires grad."""
         node = cls()
         if GradMode.enabled:
-            needs = tuple(t.requires_grad for t in inputs)
+            needs = tuple([t.requires_grad for t in inputs])
             requires_grad = True in needs
         else:
             requires_grad = False
@@ -52,8 +52,8 @@ class Function:
         if type(output) is tuple:
             if node is not None:
                 node.n_outputs = len(output)
-            return tuple(Tensor._make(array, requires_grad, node, index)
-                         for index, array in enumerate(output))
+            return tuple([Tensor._make(array, requires_grad, node, index)
+                          for index, array in enumerate(output)])
         if type(output) is not np.ndarray:  # NumPy gives scalars for 0-d results; keep arrays
             output = np.asarray(output)
         return Tensor._make(output, requires_grad, node, 0)
