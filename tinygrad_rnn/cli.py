@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="on a NaN/inf loss or gradient: skip the update or stop (default skip)")
     t.add_argument("--max-skips", type=_positive_int, help=f"stop after N skips in a row (default {d.max_skips})")
     t.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT")
+    t.add_argument("--detect-anomaly", action="store_true",
+                   help="check every op's output and gradient for NaN/inf and stop at the first, naming the op "
+                        "(slower; the last checkpoint is kept)")
     t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="generate text from a checkpoint")
@@ -167,7 +170,12 @@ def cmd_train(args) -> int:
           f"seq {cfg.seq_len}, output {cfg.out}", flush=True)
     if trainer.step:
         print(f"resuming at step {trainer.step}", flush=True)
-    result = trainer.run()
+    if args.detect_anomaly:
+        from .autograd import detect_anomaly
+        with detect_anomaly():
+            result = trainer.run()
+    else:
+        result = trainer.run()
     from .training.evaluate import bits
     from .training.progress import format_seconds
     val = "" if result.val_nats is None else (
@@ -279,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
             PermissionError, ValueError) as e:
         print(f"tinygrad-rnn {args.command}: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except FloatingPointError as e:                    # --detect-anomaly found a NaN/inf
+        print(f"tinygrad-rnn {args.command}: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:                          # outside the training loop: nothing to save
         print(f"tinygrad-rnn {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

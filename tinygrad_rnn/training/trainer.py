@@ -175,6 +175,19 @@ def vocab_from_dict(d: dict):
     return kinds[d["type"]].from_dict(d)
 
 
+def model_weights(arrays: dict, dtype, path: str) -> dict:
+    """The checkpoint's ``model/`` arrays by parameter name, each required to hold the model's float dtype
+    (a float64 or integer array is refused, not silently cast)."""
+    weights = {}
+    for key, value in arrays.items():
+        if key.startswith("model/"):
+            if value.dtype != dtype:
+                raise ValueError(f"checkpoint '{path}': array {key}: expected dtype {np.dtype(dtype).name}, "
+                                 f"got {value.dtype.name}")
+            weights[key[len("model/"):]] = value
+    return weights
+
+
 def load_model(path: str):
     """(model, vocab, meta) from a training checkpoint, the model in eval mode with the saved weights."""
     arrays, meta = load_checkpoint(path)
@@ -186,7 +199,7 @@ def load_model(path: str):
     if len(vocab) != model.vocab_size:
         raise ValueError(f"checkpoint '{path}': its vocabulary has {len(vocab)} entries but its model "
                          f"expects {model.vocab_size}")
-    model.load_state_dict({k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
+    model.load_state_dict(model_weights(arrays, model.dtype, path))
     return model.eval(), vocab, meta
 
 
@@ -232,7 +245,7 @@ class Trainer:
             for name in ("last.npz", "best.npz"):
                 if os.path.exists(os.path.join(config.out, name)):
                     raise ValueError(f"train: '{config.out}' already holds a run ({name}); resume it with "
-                                     f"--resume {os.path.join(config.out, 'last.npz')} or choose another --out")
+                                     f"--resume {os.path.join(config.out, name)} or choose another --out")
         # --- data
         text, self.data_desc = load_text(config)
         if resuming:
@@ -313,19 +326,47 @@ class Trainer:
         if meta.get("model") != self.model.config:
             raise ValueError(f"train: the checkpoint's model {meta.get('model')} does not match the rebuilt "
                              f"{self.model.config}")
-        weights = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
-        self.model.load_state_dict(weights)
-        self.optimizer.load_state_dict(unflatten_state(meta["optimizer"], arrays))
-        self.scheduler.load_state_dict(unflatten_state(meta["scheduler"], arrays))
-        hidden = unflatten_state(meta["hidden"], arrays)
-        if hidden is not None:
-            hidden = tuple(Tensor(h) for h in hidden)
-            self.hidden = hidden if self.model.cell == "lstm" else hidden[0]
-        self.batcher.load_state_dict(meta["batcher"])
-        tg_random.set_rng_state(meta["rng"])
-        self.step, self.best_val = int(meta["step"]), meta["best_val"]
-        self.skips_in_row = int(meta.get("skips_in_row", 0))
-        self.metrics = meta["metrics"]
+        self.model.load_state_dict(model_weights(arrays, self.model.dtype, "resume"))
+        missing = [k for k in ("optimizer", "scheduler", "hidden", "batcher", "rng", "step", "best_val", "metrics")
+                   if k not in meta]
+        if missing:
+            raise ValueError(f"train: the checkpoint lacks the training state {missing}; it cannot be resumed")
+        try:
+            self.optimizer.load_state_dict(unflatten_state(meta["optimizer"], arrays))
+            self.scheduler.load_state_dict(unflatten_state(meta["scheduler"], arrays))
+            self.hidden = self._saved_hidden(unflatten_state(meta["hidden"], arrays))
+            self.batcher.load_state_dict(meta["batcher"])
+            tg_random.set_rng_state(meta["rng"])
+        except (TypeError, KeyError, AttributeError, IndexError) as e:   # a mangled field of the JSON state
+            raise ValueError(f"train: the checkpoint's training state is damaged ({type(e).__name__}: {e})") \
+                from None
+        step, best, skips, metrics = meta["step"], meta["best_val"], meta.get("skips_in_row", 0), meta["metrics"]
+        if not (type(step) is int and step >= 0 and type(skips) is int and skips >= 0):
+            raise ValueError(f"train: expected the checkpoint's step and skips_in_row to be ints >= 0, got "
+                             f"{step!r} and {skips!r}")
+        if best is not None and not (isinstance(best, (int, float)) and math.isfinite(best)):
+            raise ValueError(f"train: expected the checkpoint's best_val to be a number or null, got {best!r}")
+        if not (isinstance(metrics, dict)
+                and all(isinstance(metrics.get(k), list) for k in ("train", "val", "nonfinite", "sessions"))):
+            raise ValueError("train: expected the checkpoint's metrics to hold lists 'train', 'val', "
+                             "'nonfinite' and 'sessions'")
+        self.step, self.best_val, self.skips_in_row, self.metrics = step, best, skips, metrics
+
+    def _saved_hidden(self, hidden):
+        """The carried recurrent state read from a checkpoint, checked against the model and batch."""
+        if hidden is None:
+            return None
+        m = self.model
+        want = (m.num_layers, self.config.batch, m.hidden_size)
+        count = 2 if m.cell == "lstm" else 1
+        if not (isinstance(hidden, tuple) and len(hidden) == count and all(
+                isinstance(h, np.ndarray) and h.shape == want and h.dtype == m.dtype for h in hidden)):
+            got = [(getattr(h, "shape", h), str(getattr(h, "dtype", ""))) for h in
+                   (hidden if isinstance(hidden, (tuple, list)) else [hidden])]
+            raise ValueError(f"train: expected the checkpoint's hidden state to be {count} array(s) of shape "
+                             f"{want} and dtype {m.dtype.name}, got {got}")
+        state = tuple(Tensor(h) for h in hidden)
+        return state if m.cell == "lstm" else state[0]
 
     def save(self, name: str) -> str | None:
         """Write the checkpoint ``out/name``; refuse (and say so) if any weight is not finite."""
