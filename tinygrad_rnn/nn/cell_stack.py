@@ -9,7 +9,6 @@ name to its Parameter. In a stack, parameter names get PyTorch's suffix: ``weigh
 reverse direction is ``weight_ih_l1_reverse``. These kinds run on the composed path only.
 """
 import math
-import warnings
 
 import numpy as np
 
@@ -17,7 +16,7 @@ from . import init
 from .cells import _CellBase
 from .layers import check_size, module_dtype
 from .module import Module, Parameter
-from .recurrent import RNNBase
+from .recurrent import RNNBase, check_stack_args
 
 
 def _make_params(module, kind, input_size, hidden_size, bias, suffix=""):
@@ -43,15 +42,7 @@ class CellStack(RNNBase):
                  bidirectional=False, dtype=None):
         Module.__init__(self)
         name = type(self).__name__
-        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            check_size(name, arg, value)
-        if not isinstance(dropout, (int, float, np.floating)) or isinstance(dropout, bool):
-            raise TypeError(f"{name}: dropout must be a number, got {type(dropout).__name__}")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout!r}")
-        if dropout > 0 and num_layers == 1:
-            warnings.warn(f"{name}: dropout={dropout} acts between layers, so with num_layers=1 it does nothing",
-                          stacklevel=2)
+        check_stack_args(name, input_size, hidden_size, num_layers, dropout)
         self.kind, self.mode = kind, kind.mode
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)

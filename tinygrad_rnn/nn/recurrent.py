@@ -8,7 +8,7 @@ from ..autograd import Tensor, cat, stack
 from ..autograd.ops.movement import Unbind
 from . import functional as F
 from . import init
-from .layers import module_dtype
+from .layers import check_size, module_dtype
 from .module import Module, Parameter
 from .naming import recurrent_param_names
 from .recurrent_step import CellKind, run_time_loop
@@ -40,6 +40,19 @@ def make_recurrent_weights(module, names, kind, input_size, hidden_size, recurre
                          f"'orthogonal', got {recurrent_init!r}")
 
 
+def check_stack_args(name, input_size, hidden_size, num_layers, dropout):
+    """Constructor checks shared by every recurrent stack: TypeError for a wrong type, then ValueError."""
+    for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+        check_size(name, arg, value)
+    if not isinstance(dropout, (int, float, np.floating)) or isinstance(dropout, bool):
+        raise TypeError(f"{name}: dropout must be a number, got {type(dropout).__name__}")
+    if not 0.0 <= dropout <= 1.0:
+        raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout!r}")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn(f"{name}: dropout={dropout} acts between layers, so with num_layers=1 it does nothing",
+                      stacklevel=4)  # the caller of LSTM(...) etc.
+
+
 class RNNBase(Module):
     """A stack of ``num_layers`` recurrent layers, each run forward (and backward in time if
     ``bidirectional``), over inputs (T, B, I), (B, T, I) with ``batch_first``, or unbatched (T, I).
@@ -58,18 +71,7 @@ class RNNBase(Module):
                  recurrent_init="uniform"):
         super().__init__()
         name = type(self).__name__
-        for arg, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-                raise TypeError(f"{name}: {arg} must be an int, got {type(value).__name__}")
-            if value <= 0:
-                raise ValueError(f"{name}: {arg} must be positive, got {value}")
-        if not isinstance(dropout, (int, float, np.floating)) or isinstance(dropout, bool):
-            raise TypeError(f"{name}: dropout must be a number, got {type(dropout).__name__}")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1], got {dropout!r}")
-        if dropout > 0 and num_layers == 1:
-            warnings.warn(f"{name}: dropout={dropout} acts between layers, so with num_layers=1 it does nothing",
-                          stacklevel=2)
+        check_stack_args(name, input_size, hidden_size, num_layers, dropout)
         self.kind = CellKind(mode, reset_after)
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
