@@ -16,7 +16,7 @@ from . import init
 from .cells import _CellBase
 from .layers import check_size, module_dtype
 from .module import Module, Parameter
-from .recurrent import RNNBase, check_stack_args
+from .recurrent import RNNBase
 
 
 def _make_params(module, kind, input_size, hidden_size, bias, suffix=""):
@@ -41,20 +41,11 @@ class CellStack(RNNBase):
     def __init__(self, kind, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, dtype=None):
         Module.__init__(self)
-        name = type(self).__name__
-        check_stack_args(name, input_size, hidden_size, num_layers, dropout)
-        self.kind, self.mode = kind, kind.mode
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
-        self.bidirectional, self.reset_after, self.fused = bidirectional, True, False
-        self.dtype = module_dtype(name, dtype)
-        self.num_directions = 2 if bidirectional else 1
-        self._weight_names = []
-        for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
-            for direction in range(self.num_directions):
-                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-                self._weight_names.append(_make_params(self, kind, layer_input, hidden_size, bias, suffix))
+        self.configure(kind, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                       dtype, reset_after=True, fused=False)
+        for layer, direction, layer_input in self.layer_directions():
+            suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+            self._weight_names.append(_make_params(self, kind, layer_input, hidden_size, bias, suffix))
 
     def layer_weights(self, layer, direction):
         """{base name: Parameter} of one layer-direction."""

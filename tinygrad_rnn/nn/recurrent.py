@@ -70,21 +70,32 @@ class RNNBase(Module):
                  dropout=0.0, bidirectional=False, dtype=None, reset_after=True, fused=True,
                  recurrent_init="uniform"):
         super().__init__()
+        self.configure(CellKind(mode, reset_after), input_size, hidden_size, num_layers, bias, batch_first,
+                       dropout, bidirectional, dtype, reset_after, fused)
+        for layer, direction, layer_input in self.layer_directions():
+            names = recurrent_param_names(layer, direction == 1, bias)
+            make_recurrent_weights(self, names, self.kind, layer_input, hidden_size, recurrent_init)
+            self._weight_names.append(names)
+
+    def configure(self, kind, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                  dtype, reset_after, fused):
+        """Check and store a stack's configuration (every stack kind shares this; parameters are its own)."""
         name = type(self).__name__
         check_stack_args(name, input_size, hidden_size, num_layers, dropout)
-        self.kind = CellKind(mode, reset_after)
-        self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
+        self.kind, self.mode = kind, kind.mode
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.reset_after, self.fused = bidirectional, reset_after, fused
         self.dtype = module_dtype(name, dtype)
         self.num_directions = 2 if bidirectional else 1
         self._weight_names = []
-        for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
+
+    def layer_directions(self):
+        """(layer, direction, input width of that layer) for every layer-direction, in parameter order."""
+        for layer in range(self.num_layers):
+            layer_input = self.input_size if layer == 0 else self.hidden_size * self.num_directions
             for direction in range(self.num_directions):
-                names = recurrent_param_names(layer, direction == 1, bias)
-                make_recurrent_weights(self, names, self.kind, layer_input, hidden_size, recurrent_init)
-                self._weight_names.append(names)
+                yield layer, direction, layer_input
 
     def layer_weights(self, layer, direction):
         """(w_ih, w_hh, b_ih, b_hh) of one layer-direction (biases None when bias=False)."""
