@@ -1,25 +1,19 @@
 """The fused path (one graph node per step, numba kernels) and the composed path (primitive ops) of
 every recurrent stack and cell compute the same outputs, final states and gradients to 1e-12 in float64."""
-import itertools
 
 import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
+from recurrent_grid import CELL_KINDS, grid
 
 T, B, I, H = 4, 3, 3, 2
 TOL = 1e-12
 
 # (class name, extra constructor arguments) of the five cell kinds
-KINDS = {
-    "rnn_tanh": ("RNN", {"nonlinearity": "tanh"}),
-    "rnn_relu": ("RNN", {"nonlinearity": "relu"}),
-    "lstm": ("LSTM", {}),
-    "gru": ("GRU", {}),
-    "gru_reset_before": ("GRU", {"reset_after": False}),
-}
-GRID = list(itertools.product(KINDS, (1, 2), (False, True), (False, True), (True, False)))
+KINDS = {kind: (stack, options) for kind, (stack, _, options) in CELL_KINDS.items()}
+GRID = grid(KINDS)
 
 
 def grid_id(config):

@@ -1,23 +1,17 @@
 """Finite differences agree with backward for every recurrent cell and stack configuration, on both
 the fused and the composed path, w.r.t. the input, the initial states and every parameter (float64)."""
-import itertools
 
 import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
+from recurrent_grid import CELL_KINDS, grid
 
 T, B, I, H = 3, 2, 3, 2
 
-KINDS = {
-    "rnn_tanh": ("RNN", "RNNCell", {"nonlinearity": "tanh"}),
-    "rnn_relu": ("RNN", "RNNCell", {"nonlinearity": "relu"}),
-    "lstm": ("LSTM", "LSTMCell", {}),
-    "gru": ("GRU", "GRUCell", {}),
-    "gru_reset_before": ("GRU", "GRUCell", {"reset_after": False}),
-}
-GRID = list(itertools.product(KINDS, (1, 2), (False, True), (False, True), (True, False)))
+KINDS = CELL_KINDS
+GRID = grid(KINDS)
 
 
 def grid_id(config):

@@ -4,13 +4,13 @@ states and gradients (input, h0, c0, every parameter): 1e-9 in float64, 1e-4 in 
 Cho et al.'s GRU (reset_after=False) has no torch twin and is covered by the gradcheck and
 fused-vs-composed tests instead.
 """
-import itertools
 
 import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
+from recurrent_grid import CELL_KINDS, grid
 
 torch = pytest.importorskip("torch")
 
@@ -18,13 +18,8 @@ T, B, I, H = 4, 3, 3, 5
 TOLERANCE = {np.float64: 1e-9, np.float32: 1e-4}
 TORCH_DTYPE = {np.float64: torch.float64, np.float32: torch.float32}
 
-KINDS = {
-    "rnn_tanh": ("RNN", "RNNCell", {"nonlinearity": "tanh"}),
-    "rnn_relu": ("RNN", "RNNCell", {"nonlinearity": "relu"}),
-    "lstm": ("LSTM", "LSTMCell", {}),
-    "gru": ("GRU", "GRUCell", {}),
-}
-GRID = list(itertools.product(KINDS, (1, 2), (False, True), (False, True), (True, False)))
+KINDS = {kind: spec for kind, spec in CELL_KINDS.items() if kind != "gru_reset_before"}  # no torch twin
+GRID = grid(KINDS)
 
 
 @pytest.fixture(autouse=True, scope="module")

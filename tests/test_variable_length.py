@@ -1,26 +1,20 @@
 """Variable-length batches: with ``lengths=``, each sequence of a padded batch gets exactly what it
 gets when run alone (outputs with zeros at padded steps, final states, gradients w.r.t. its inputs,
 its initial state and every parameter), in both directions and on both paths; and ``pad_sequences``."""
-import itertools
 
 import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
+from recurrent_grid import CELL_KINDS, grid
 
 T, I, H = 5, 3, 4
 LENGTHS = np.array([3, 5, 1, 4])
 B = len(LENGTHS)
 
-KINDS = {
-    "rnn_tanh": ("RNN", {"nonlinearity": "tanh"}),
-    "rnn_relu": ("RNN", {"nonlinearity": "relu"}),
-    "lstm": ("LSTM", {}),
-    "gru": ("GRU", {}),
-    "gru_reset_before": ("GRU", {"reset_after": False}),
-}
-GRID = list(itertools.product(KINDS, (1, 2), (False, True), (False, True), (True, False)))
+KINDS = {kind: (stack, options) for kind, (stack, _, options) in CELL_KINDS.items()}
+GRID = grid(KINDS)
 
 
 def grid_id(config):

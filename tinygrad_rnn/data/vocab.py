@@ -57,20 +57,20 @@ def _check_policy(owner: str, unknown: object) -> str:
     return unknown  # type: ignore[return-value]
 
 
-def _check_ids(owner: str, ids: object, size: int) -> np.ndarray:
+def check_token_ids(owner: str, ids: object, size: int) -> np.ndarray:
+    """``ids`` as a 1-D int64 array, or a clear error naming ``owner``, the bad id and its position."""
     arr = np.asarray(ids)
     if arr.ndim != 1:
-        raise ValueError(f"{owner}.decode: expected a 1-D sequence of token ids, got shape {arr.shape}")
+        raise ValueError(f"{owner}: expected a 1-D sequence of token ids, got shape {arr.shape}")
     if arr.size == 0:
         return arr.astype(np.int64)
     if arr.dtype.kind not in "iu":
-        raise TypeError(f"{owner}.decode: expected integer token ids, got dtype {arr.dtype}")
+        raise TypeError(f"{owner}: expected integer token ids, got dtype {arr.dtype}")
     lo, hi = int(arr.min()), int(arr.max())
     if lo < 0 or hi >= size:
         bad = lo if lo < 0 else hi
         pos = int(np.flatnonzero(arr == bad)[0])
-        raise ValueError(
-            f"{owner}.decode: expected ids in [0, {size}), got {bad} at position {pos}")
+        raise ValueError(f"{owner}: expected ids in [0, {size}), got {bad} at position {pos}")
     return arr.astype(np.int64, copy=False)
 
 
@@ -204,7 +204,7 @@ class CharVocab(_Vocab):
 
     def decode(self, ids: Iterable[int]) -> str:
         """Map ids back to characters: (N,) ints -> str of length N (``<unk>`` decodes as U+FFFD)."""
-        arr = _check_ids("CharVocab", ids, len(self))
+        arr = check_token_ids("CharVocab.decode", ids, len(self))
         return "".join(self._table[arr].tolist())
 
 
@@ -272,6 +272,6 @@ class WordVocab(_Vocab):
 
     def decode(self, ids: Iterable[int]) -> str:
         """Join the tokens of ``ids`` back into text: (K,) ints -> str."""
-        arr = _check_ids("WordVocab", ids, len(self))
+        arr = check_token_ids("WordVocab.decode", ids, len(self))
         toks = self.tokens
         return "".join(toks[i] for i in arr.tolist())

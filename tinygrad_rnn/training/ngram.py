@@ -27,19 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _as_ids(owner: str, ids, vocab_size: int) -> np.ndarray:
-    arr = np.asarray(ids)
-    if arr.ndim != 1:
-        raise ValueError(f"{owner}: expected a 1-D sequence of token ids, got shape {arr.shape}")
-    if arr.size == 0:
-        return arr.astype(np.int64)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{owner}: expected integer token ids, got dtype {arr.dtype}")
-    lo, hi = int(arr.min()), int(arr.max())
-    if lo < 0 or hi >= vocab_size:
-        raise ValueError(f"{owner}: expected ids in [0, {vocab_size}), got {lo if lo < 0 else hi}")
-    return arr.astype(np.int64, copy=False)
+from ..data.vocab import check_token_ids
 
 
 class KneserNeyLM:
@@ -76,7 +64,7 @@ class KneserNeyLM:
     # --------------------------------------------------------------------------------------------- fit
     def fit(self, train_ids) -> "KneserNeyLM":
         """Count the k-grams of ``train_ids`` (N,) for k = 1..order; returns self."""
-        x = _as_ids("KneserNeyLM.fit", train_ids, self.vocab_size)
+        x = check_token_ids("KneserNeyLM.fit", train_ids, self.vocab_size)
         n, N, V = x.size, self.order, self.vocab_size
         if n < N + 1:
             raise ValueError(f"KneserNeyLM.fit: expected at least order + 1 = {N + 1} tokens, got {n}")
@@ -148,7 +136,7 @@ class KneserNeyLM:
     def log_prob_next(self, context_ids) -> np.ndarray:
         """Log-probabilities (V,) of the next token after ``context_ids`` (only the last order-1 are used)."""
         self._check_fitted("log_prob_next")
-        ctx = _as_ids("KneserNeyLM.log_prob_next", context_ids, self.vocab_size)
+        ctx = check_token_ids("KneserNeyLM.log_prob_next", context_ids, self.vocab_size)
         ctx = ctx[max(0, ctx.size - (self.order - 1)):]
         c, V = ctx.size, self.vocab_size
         ranks = self._ranks(ctx)
@@ -172,7 +160,7 @@ class KneserNeyLM:
         The first order-1 tokens use the shorter contexts they have (the first token: the unigram level).
         """
         self._check_fitted("evaluate")
-        y = _as_ids("KneserNeyLM.evaluate", ids, self.vocab_size)
+        y = check_token_ids("KneserNeyLM.evaluate", ids, self.vocab_size)
         m = y.size
         if m == 0:
             raise ValueError("KneserNeyLM.evaluate: expected at least one token, got an empty sequence")
