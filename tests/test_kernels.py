@@ -111,6 +111,9 @@ def test_kernels_use_the_policy_and_compile_lazily():
         if name == "tanh_fwd":
             assert not isinstance(k, numba.core.dispatcher.Dispatcher)  # NumPy measured faster
             continue
+        if name in ("sigmoid", "tanh"):  # scalar helpers compiled into the kernels that call them
+            assert k.__module__ == "tinygrad_rnn.kernels.scalar_math", name
+            continue
         assert k.targetoptions["fastmath"] == set(FASTMATH), name
         assert k.targetoptions["error_model"] == "numpy" and k.targetoptions["nogil"], name
         assert type(k._cache).__name__ == "FunctionCache", f"{name} is not cached on disk"

@@ -66,9 +66,13 @@ def warm_cache(tmp_path_factory):
 
 def test_two_processes_compiling_into_one_fresh_cache_both_succeed(warm_cache):
     cache, (a, b) = warm_cache
-    assert a == b
+    assert (a["s"], a["r"], a["d"]) == (b["s"], b["r"], b["d"])
     check_values(a)
-    assert a["misses"] == b["misses"] == {k: 1 for k in KERNELS}    # both compiled: the cache was empty
+    for k in KERNELS:
+        # Each process found each kernel once; whichever compiled first may have saved it before the
+        # other looked, so a hit is possible, but at least one of them compiled (the cache was empty).
+        assert a["hits"][k] + a["misses"][k] == b["hits"][k] + b["misses"][k] == 1, k
+        assert a["misses"][k] + b["misses"][k] >= 1, k
     assert list(cache.rglob("*.nbi")) and list(cache.rglob("*.nbc"))
     again = finish(start(cache))                                     # what they wrote is a usable cache
     assert again["hits"] == {k: 1 for k in KERNELS} and again["misses"] == {k: 0 for k in KERNELS}

@@ -7,6 +7,7 @@ float32, and are compiled with the one policy in :mod:`tinygrad_rnn.kernels.poli
 =====================  =================================================================
 module                 kernels
 =====================  =================================================================
+``scalar_math``        sigmoid, tanh of one scalar (exact in float64, SIMD-friendly float32)
 ``activations``        tanh, sigmoid, relu, leaky_relu, elu (``*_fwd``, ``*_bwd``)
 ``cells``              rnn_tanh, rnn_relu, lstm, gru, gru_rb_gates, gru_rb_out
 ``cross_entropy``      cross_entropy (``*_fwd``, ``*_bwd``)
@@ -27,7 +28,7 @@ import importlib
 
 # Which submodule defines each kernel; read by __getattr__ below on first access.
 _HOME = {
-    "sigmoid": "activations",
+    "sigmoid": "scalar_math", "tanh": "scalar_math",
     "tanh_fwd": "activations", "tanh_bwd": "activations",
     "sigmoid_fwd": "activations", "sigmoid_bwd": "activations",
     "relu_fwd": "activations", "relu_bwd": "activations",

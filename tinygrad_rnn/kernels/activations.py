@@ -11,7 +11,8 @@ faster than the scalar ``tanh`` numba calls, so it is plain NumPy under the same
 The loops run over 1-D views (``x1``, ``dx1``, ...) of the arrays; a shape mismatch or a
 non-contiguous array raises ``ValueError`` rather than writing into a copy.
 
-``sigmoid`` is the scalar, numerically stable logistic function the LSTM and GRU kernels share.
+The scalar ``sigmoid`` and ``tanh`` inside the loops come from :mod:`tinygrad_rnn.kernels.scalar_math`
+(exact in float64; vectorisable, within about 2 ulp, in float32).
 
 >>> import numpy as np
 >>> x = np.array([[-1000.0, 0.0, 1000.0]], dtype=np.float32)
@@ -24,44 +25,13 @@ array([[0. , 0.5, 1. ]], dtype=float32)
 import numpy as np
 
 from tinygrad_rnn.kernels.policy import kernel
+from tinygrad_rnn.kernels.scalar_math import sigmoid
 
 
 @kernel
 def _same_layout(a, b):
     """True when ``a`` and ``b`` have one shape and are both C-contiguous."""
     return a.shape == b.shape and a.flags.c_contiguous and b.flags.c_contiguous
-
-
-@kernel
-def sigmoid(x):
-    """Numerically stable logistic function of one scalar: 1 / (1 + exp(-x)).
-
-    With e = exp(-|x|) (which cannot overflow) and d = 1 / (1 + e): sigmoid(x) = d for x >= 0 and
-    e * d for x < 0. Both sides are computed and one is selected, so there is no branch to
-    mispredict on data of random sign; a nan x gives nan either way.
-
-    >>> float(sigmoid(0.0))
-    0.5
-    """
-    e = np.exp(-abs(x))
-    d = 1.0 / (1.0 + e)
-    return d if x >= 0 else e * d
-
-
-@kernel
-def tanh(x):
-    """tanh of one scalar from one ``exp``: tanh(|x|) = (1 - e) / (1 + e), e = exp(-2|x|), sign restored.
-
-    The scalar ``tanh`` numba calls from libm costs about three ``exp``; this form costs one, and
-    ``exp`` of a non-positive number cannot overflow. Its absolute error stays within a few ulps of 1
-    (relative error grows only for |x| below about 1e-8, where tanh(x) ~ x and nothing downstream
-    can tell), which keeps the fused cells equal to the NumPy composition to ~1e-15.
-
-    >>> round(float(tanh(0.5)), 12) == round(float(np.tanh(0.5)), 12)
-    True
-    """
-    e = np.exp(-2.0 * abs(x))
-    return np.copysign((1.0 - e) / (1.0 + e), x)
 
 
 def tanh_fwd(x, out):

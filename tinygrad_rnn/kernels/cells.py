@@ -40,7 +40,7 @@ array([[0.5, 0.5, 0.5],
 
 import numpy as np
 
-from tinygrad_rnn.kernels.activations import sigmoid, tanh
+from tinygrad_rnn.kernels.scalar_math import sigmoid, tanh
 from tinygrad_rnn.kernels.policy import kernel
 
 # --- plain RNN -------------------------------------------------------------------------------
@@ -185,19 +185,23 @@ def lstm_bwd(gates, c_prev, tanh_c, dh, dc, dpre_out, dc_prev_out):
     if dc_prev_out.shape != (B, H):
         raise ValueError("lstm_bwd: expected dc_prev_out of shape (B, H)")
     for b in range(B):
+        # Row views and short loops over few arrays, so that each loop vectorises.
+        gates_b, dpre_b, tanh_c_b, dh_b, dc_prev_b = gates[b], dpre_out[b], tanh_c[b], dh[b], dc_prev_out[b]
+        dc_b, c_prev_b = dc[b], c_prev[b]
+        for j in range(H):                      # dc_total, kept in dc_prev_out until the last loop
+            o, tc = gates_b[3 * H + j], tanh_c_b[j]
+            dc_prev_b[j] = dc_b[j] + dh_b[j] * o * (1.0 - tc * tc)
         for j in range(H):
-            i = gates[b, j]
-            f = gates[b, H + j]
-            g = gates[b, 2 * H + j]
-            o = gates[b, 3 * H + j]
-            tc = tanh_c[b, j]
-            dhb = dh[b, j]
-            dct = dc[b, j] + dhb * o * (1.0 - tc * tc)
-            dpre_out[b, j] = dct * g * i * (1.0 - i)
-            dpre_out[b, H + j] = dct * c_prev[b, j] * f * (1.0 - f)
-            dpre_out[b, 2 * H + j] = dct * i * (1.0 - g * g)
-            dpre_out[b, 3 * H + j] = dhb * tc * o * (1.0 - o)
-            dc_prev_out[b, j] = dct * f
+            o = gates_b[3 * H + j]
+            dpre_b[3 * H + j] = dh_b[j] * tanh_c_b[j] * o * (1.0 - o)
+        for j in range(H):
+            i, g, dct = gates_b[j], gates_b[2 * H + j], dc_prev_b[j]
+            dpre_b[j] = dct * g * i * (1.0 - i)
+            dpre_b[2 * H + j] = dct * i * (1.0 - g * g)
+        for j in range(H):
+            f, dct = gates_b[H + j], dc_prev_b[j]
+            dpre_b[H + j] = dct * c_prev_b[j] * f * (1.0 - f)
+            dc_prev_b[j] = dct * f
 
 
 # --- GRU, PyTorch form (reset after the hidden GEMM) ------------------------------------------
@@ -228,14 +232,16 @@ def gru_fwd(xp, hp, h_prev, gates_out, h_out):
     if h_out.shape != (B, H):
         raise ValueError("gru_fwd: expected h_out of shape (B, H)")
     for b in range(B):
+        # Few arrays per pass: each loop then vectorises (one loop over all five needs more
+        # run-time aliasing checks than the compiler is willing to emit).
+        xp_b, hp_b, gates_b = xp[b], hp[b], gates_out[b]
+        for k in range(2 * H):
+            gates_b[k] = sigmoid(xp_b[k] + hp_b[k])
         for j in range(H):
-            r = sigmoid(xp[b, j] + hp[b, j])
-            z = sigmoid(xp[b, H + j] + hp[b, H + j])
-            n = tanh(xp[b, 2 * H + j] + r * hp[b, 2 * H + j])
-            gates_out[b, j] = r
-            gates_out[b, H + j] = z
-            gates_out[b, 2 * H + j] = n
-            h_out[b, j] = (1.0 - z) * n + z * h_prev[b, j]
+            gates_b[2 * H + j] = tanh(xp_b[2 * H + j] + gates_b[j] * hp_b[2 * H + j])
+        for j in range(H):
+            z = gates_b[H + j]
+            h_out[b, j] = (1.0 - z) * gates_b[2 * H + j] + z * h_prev[b, j]
 
 
 @kernel

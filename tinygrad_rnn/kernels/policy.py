@@ -6,7 +6,8 @@
 
 * ``cache=True``: machine code is stored on disk next to the source (``__pycache__``), so a
   new process loads a kernel in milliseconds instead of compiling it again. A damaged cache file
-  counts as a miss (the kernel is compiled again), never as an error.
+  counts as a miss (the kernel is compiled again), never as an error; an edit to any module of
+  this package makes every cached kernel stale (numba itself would look at one file only).
 * ``nogil=True``: a running kernel releases the GIL.
 * ``error_model='numpy'``: ``1.0 / 0.0`` gives ``inf`` and ``0.0 / 0.0`` gives ``nan`` instead of
   raising, exactly like NumPy arrays do.
@@ -14,7 +15,9 @@
   ``a * (1 / b)`` and allow fused multiply-add. Deliberately *without* ``nnan``/``ninf``: a loss
   must be able to see ``inf`` and ``nan``, and comparisons with ``nan`` keep their IEEE meaning.
   No approximate transcendental functions are enabled, so a fused kernel agrees with the plain
-  NumPy composition of the same equation to about 1e-12 in float64.
+  NumPy composition of the same equation to about 1e-12 in float64. (float32 kernels get their
+  ``exp`` from :mod:`tinygrad_rnn.kernels.scalar_math`, which vectorises and is within about
+  2 ulp.)
 * Literals such as ``1.0`` are float64 to numba, so a float32 kernel may hold an intermediate in a
   float64 register; it is rounded once when stored. Outputs always keep the caller's dtype.
 * No signatures are given: compilation is lazy and happens once per argument dtype on the first
@@ -37,6 +40,7 @@ slower. The autograd layer checks user input, with the numbers, before a kernel 
 """
 
 import os
+from pathlib import Path
 
 import numba
 
@@ -81,14 +85,34 @@ def _tolerate_damaged_cache(dispatcher):
     return dispatcher
 
 
+def _package_source_stamp():
+    """(name, mtime, size) of every module of this package: what a cached kernel was built from."""
+    return tuple((p.name, p.stat().st_mtime, p.stat().st_size) for p in sorted(Path(__file__).parent.glob("*.py")))
+
+
+def _stale_when_any_kernel_module_changes(dispatcher):
+    """Make a kernel's disk cache stale when any module of ``tinygrad_rnn.kernels`` changes.
+
+    numba checks only the stamp of the file that defines a kernel, but the kernels here also
+    compile in code from other modules (the scalar ``sigmoid``/``tanh`` of ``scalar_math``): an
+    edit there must not leave old machine code in use.
+    """
+    cache = getattr(dispatcher, "_cache", None)
+    cache_file = getattr(cache, "_cache_file", None)
+    if cache_file is not None and hasattr(cache_file, "_source_stamp"):
+        cache_file._source_stamp = (cache_file._source_stamp, _package_source_stamp())
+    return dispatcher
+
+
 def kernel(fn):
     """Compile ``fn`` lazily with the package's numba policy (serial)."""
-    return _tolerate_damaged_cache(numba.njit(**_OPTIONS)(fn))
+    return _tolerate_damaged_cache(_stale_when_any_kernel_module_changes(numba.njit(**_OPTIONS)(fn)))
 
 
 def parallel_kernel(fn):
     """Like :func:`kernel`, and run ``numba.prange`` loops on numba's thread pool."""
-    return _tolerate_damaged_cache(numba.njit(parallel=True, **_OPTIONS)(fn))
+    return _tolerate_damaged_cache(
+        _stale_when_any_kernel_module_changes(numba.njit(parallel=True, **_OPTIONS)(fn)))
 
 
 prange = numba.prange

@@ -8,6 +8,11 @@ def _swap_last(x):
     return np.swapaxes(x, -1, -2)
 
 
+def _as_rows(x):
+    """x (..., n) as a 2-D (rows, n) array; a view whenever NumPy can make one."""
+    return x.reshape(-1, x.shape[-1])
+
+
 class MatMul(Function):
     """y = a @ b.  For 2-D: da = g @ b^T, db = a^T @ g; batch axes are unbroadcast.
 
@@ -55,7 +60,8 @@ class Linear(Function):
     def forward(self, x, weight, bias=None):
         if x.shape[-1] != weight.shape[1]:
             raise ValueError(f"linear: expected input with last dimension {weight.shape[1]}, got shape {x.shape}")
-        out = x @ weight.T
+        # (..., in) as one (rows, in) matrix: a single GEMM, where ``@`` on a 3-D x makes one per slice.
+        out = (_as_rows(x) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
         if bias is not None:
             out += bias
         self.x, self.weight = x, weight
@@ -64,9 +70,9 @@ class Linear(Function):
     def backward(self, g):
         needs = self.needs_input_grad
         x, weight = self.x, self.weight
-        g2 = g.reshape(-1, g.shape[-1])
-        grad_x = (g @ weight) if needs[0] else None
-        grad_w = (g2.T @ x.reshape(-1, x.shape[-1])) if needs[1] else None
+        g2 = _as_rows(g)
+        grad_x = (g2 @ weight).reshape(x.shape) if needs[0] else None
+        grad_w = (g2.T @ _as_rows(x)) if needs[1] else None
         if len(needs) == 2:
             return grad_x, grad_w
         return grad_x, grad_w, (g2.sum(axis=0) if needs[2] else None)

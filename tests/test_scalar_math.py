@@ -1,0 +1,102 @@
+"""The scalar sigmoid and tanh inside the gate kernels: exact in float64, within ~2 ulp in float32.
+
+float32 uses the package's own arithmetic-only exp (so loops vectorise); these tests hold it to
+float64 references over every magnitude, at the special values, and in both the compiled kernels
+and the plain-Python code path.
+"""
+import numpy as np
+import pytest
+
+from tinygrad_rnn.kernels import scalar_math as sm
+from tinygrad_rnn.kernels.activations import sigmoid_fwd
+from tinygrad_rnn.kernels.cells import rnn_tanh_fwd
+
+F32_REL_TOL = 3e-7   # about 2.5 ulp of float32 (eps = 1.19e-7)
+
+
+def all_magnitudes(dtype):
+    """Both signs, every decade from 1e-30 to 200, plus a dense stretch where the gates live."""
+    mags = np.geomspace(1e-30, 200.0, 100_000)
+    return np.concatenate([-mags, mags, np.linspace(-20, 20, 40_001)]).astype(dtype)
+
+
+def kernel_sigmoid(x):
+    out = np.empty_like(x)
+    sigmoid_fwd(x, out)
+    return out
+
+
+def kernel_tanh(x):
+    out = np.empty((1, x.size), x.dtype)
+    rnn_tanh_fwd(x[None], out)
+    return out[0]
+
+
+def max_relative_error(got, exact):
+    keep = np.abs(exact) > 1e-37               # float32's normal range
+    return float(np.max(np.abs(got.astype(np.float64)[keep] - exact[keep]) / np.abs(exact[keep])))
+
+
+def test_float32_sigmoid_and_tanh_are_within_two_ulp_everywhere():
+    x = all_magnitudes(np.float32)
+    x64 = x.astype(np.float64)
+    assert max_relative_error(kernel_sigmoid(x), 1 / (1 + np.exp(-x64))) < F32_REL_TOL
+    assert max_relative_error(kernel_tanh(x), np.tanh(x64)) < F32_REL_TOL
+
+
+def test_float32_results_stay_float32_and_in_range():
+    x = all_magnitudes(np.float32)
+    s, t = kernel_sigmoid(x), kernel_tanh(x)
+    assert s.dtype == t.dtype == np.float32
+    assert s.min() >= 0 and s.max() <= 1 and np.abs(t).max() <= 1
+
+
+def test_float64_keeps_the_exact_formula():
+    x = all_magnitudes(np.float64)
+    assert max_relative_error(kernel_sigmoid(x), 1 / (1 + np.exp(-x))) < 1e-15
+    assert max_relative_error(kernel_tanh(x), np.tanh(x)) < 1e-15
+
+
+SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 88.8, -88.8, -87.0, -104.0, 1e-45], np.float32)
+SIGMOID_SPECIAL = [np.nan, 1.0, 0.0, 0.5, 0.5, 1.0, 0.0, 1 / (1 + np.exp(87.0)), 0.0, 0.5]
+TANH_SPECIAL = [np.nan, 1.0, -1.0, 0.0, -0.0, 1.0, -1.0, -1.0, -1.0, 1e-45]
+
+
+@pytest.mark.parametrize("path", ["kernel", "python"])
+def test_float32_special_values(path):
+    if path == "kernel":
+        s, t = kernel_sigmoid(SPECIAL), kernel_tanh(SPECIAL)
+    else:
+        s = np.array([sm.sigmoid(v) for v in SPECIAL])
+        t = np.array([sm.tanh(v) for v in SPECIAL])
+    np.testing.assert_allclose(s, np.float32(SIGMOID_SPECIAL), rtol=F32_REL_TOL, atol=0)
+    np.testing.assert_allclose(t, np.float32(TANH_SPECIAL), rtol=F32_REL_TOL, atol=0)
+    assert np.signbit(t[4]) and not np.signbit(t[3])
+
+
+def test_python_path_agrees_with_the_compiled_one():
+    # Not bit-equal: the compiled code may fuse a multiply-add that Python rounds twice.
+    x = np.float32([-30.0, -3.0, -0.3, -3e-6, 0.0, 3e-6, 0.3, 3.0, 30.0])
+    np.testing.assert_allclose(np.array([sm.sigmoid(v) for v in x]), kernel_sigmoid(x), rtol=F32_REL_TOL)
+    np.testing.assert_allclose(np.array([sm.tanh(v) for v in x]), kernel_tanh(x), rtol=F32_REL_TOL)
+
+
+def test_exp_and_expm1_parts():
+    x = -np.geomspace(1e-30, 87.0, 50_001).astype(np.float32)
+    x64 = x.astype(np.float64)
+    exp = np.array([sm.exp_nonpositive_f32(v) for v in x[::50]])
+    expm1 = np.array([sm.expm1_nonpositive_f32(v) for v in x[::50]])
+    assert max_relative_error(exp, np.exp(x64[::50])) < F32_REL_TOL
+    assert max_relative_error(expm1, np.expm1(x64[::50])) < F32_REL_TOL
+
+
+@pytest.mark.skipif(bool(__import__("numba").config.DISABLE_JIT), reason="needs numba dispatchers")
+def test_cached_kernels_go_stale_when_scalar_math_changes():
+    # numba alone would compare the stamp of cells.py only and keep old code after an edit here.
+    stamp = cells_lstm_fwd_cache_stamp()
+    assert "scalar_math.py" in {entry[0] for entry in stamp[1]}
+
+
+def cells_lstm_fwd_cache_stamp():
+    from tinygrad_rnn.kernels.cells import lstm_fwd
+    return lstm_fwd._cache._cache_file._source_stamp
