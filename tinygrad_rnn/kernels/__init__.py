@@ -7,7 +7,7 @@ float32, and are compiled with the one policy in :mod:`tinygrad_rnn.kernels.poli
 =====================  =================================================================
 module                 kernels
 =====================  =================================================================
-``scalar_math``        sigmoid, tanh of one scalar (exact in float64, SIMD-friendly float32)
+``scalar_math``        sigmoid, tanh of one scalar, from an exp that vectorises
 ``activations``        tanh, sigmoid, relu, leaky_relu, elu (``*_fwd``, ``*_bwd``)
 ``cells``              rnn_tanh, rnn_relu, lstm, gru, gru_rb_gates, gru_rb_out
 ``cross_entropy``      cross_entropy (``*_fwd``, ``*_bwd``)

@@ -1,25 +1,26 @@
-"""The scalar ``sigmoid`` and ``tanh`` every gate kernel calls, exact in float64 and SIMD-friendly in float32.
+"""The scalar ``sigmoid`` and ``tanh`` every gate kernel calls, built on an exp that vectorises.
 
 Both are built on e = exp(-|x|), which cannot overflow:
 
     sigmoid(x) = 1 / (1 + e)          for x >= 0,   e / (1 + e) for x < 0,       e = exp(-|x|)
     tanh(x)    = sign(x) * -m / (2 + m),                                         m = expm1(-2|x|)
 
-float64 (and every type but float32) calls ``np.exp``/``np.expm1``, so a fused kernel equals the NumPy
-composition of the same equation to ~1e-15. numba on this kind of machine has no vector math
-library, so a loop calling ``exp`` runs one element at a time; for float32 that single ``exp`` is
-most of the LSTM gate kernel's time. So float32 computes expm1 itself, from arithmetic alone,
-which LLVM turns into AVX2 code eight lanes wide (the LSTM forward kernel measured 4-5x faster):
+numba on this kind of machine has no vector math library, so a loop that calls libm's ``exp``
+runs one element at a time, and those calls were most of the LSTM gate kernels' time. So exp is
+computed here from arithmetic alone, which LLVM turns into AVX2 code (8 float32 or 4 float64
+lanes; the float32 LSTM forward kernel measured 4-5x faster):
 
     x = n ln2 + r,  n = round(x / ln2),  |r| <= ln2 / 2
-    expm1(x) = 2^n (r + r^2/2! + ... + r^7/7!) + (2^n - 1)
+    expm1(x) = 2^n (r + r^2/2! + ... + r^k/k!) + (2^n - 1),    exp(x) = 2^n (e^r - 1) + 2^n
 
-ln2 is split into a short high part and a low correction (Cody and Waite), so ``n * ln2_hi`` is
-exact; 2^n is built from its IEEE bits (``_f32_from_bits``); exp(x) is 2^n (e^r - 1) + 2^n. The Taylor tail left out is at most
-r^8/8! < 6e-9, far below float32's resolution; the tests check the result against float64 over
-every magnitude: relative error below 3e-7 (about 2 ulp), nan stays nan, ±inf saturates.
-Writing the result as ``2^n * (...) + (2^n - 1)`` keeps expm1 accurate near 0, so tanh(x) keeps
-its relative accuracy for tiny x instead of cancelling in 1 - e.
+with k = 7 for float32 and k = 13 for float64: the Taylor tail left out is below each type's
+resolution. ln2 is split into a short high part and a low correction (Cody and Waite), so
+``n * ln2_hi`` is exact; 2^n is built from its IEEE bits (``_float_from_bits``). Writing the
+result as ``2^n * (...) + (2^n - 1)`` keeps expm1 accurate near 0, so tanh keeps its relative
+accuracy for tiny x instead of cancelling in 1 - e. The tests hold the results to float64
+references over every magnitude: float32 within 3e-7 relative (about 2 ulp), float64 within
+1e-15, so a fused float64 kernel still equals the NumPy composition to ~1e-15; nan stays nan and
+±inf saturates.
 
 Under ``NUMBA_DISABLE_JIT=1`` the same code runs as Python on NumPy scalars.
 
@@ -29,6 +30,8 @@ Under ``NUMBA_DISABLE_JIT=1`` the same code runs as Python on NumPy scalars.
 True
 """
 
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import types
@@ -36,136 +39,155 @@ from numba.extending import intrinsic, overload, register_jitable
 
 from tinygrad_rnn.kernels.policy import FASTMATH
 
-F32 = np.float32
-_LOG2E = F32(1.4426950408889634)      # 1 / ln 2
-_LN2_HI = F32(0.693359375)            # 355/512: n * _LN2_HI is exact for |n| < 2^15
-_LN2_LO = F32(-2.1219444005469057e-4)  # ln 2 - _LN2_HI
-_EXP_UNDERFLOW = F32(-87.33654)       # ln of float32's smallest normal number: below it e = 0
-_INV_FACTORIALS = tuple(F32(1.0 / f) for f in (2.0, 6.0, 24.0, 120.0, 720.0, 5040.0))
-_C2, _C3, _C4, _C5, _C6, _C7 = _INV_FACTORIALS
-
-
-def _f32_from_bits(bits):
-    """The float32 whose IEEE-754 bit pattern is the int32 ``bits`` (Python fallback)."""
-    return np.array(bits, dtype=np.int32).view(np.float32)[()]
-
-
-@intrinsic
-def _bitcast_to_f32(typingctx, bits):
-    """Reinterpret the low 32 bits of an integer as a float32 (one LLVM ``bitcast``)."""
-    if not isinstance(bits, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        value, int32 = args[0], ir.IntType(32)
-        if bits.bitwidth > 32:
-            value = builder.trunc(value, int32)
-        elif bits.bitwidth < 32:
-            value = builder.sext(value, int32)
-        return builder.bitcast(value, ir.FloatType())
-
-    return types.float32(bits), codegen
-
-
-@overload(_f32_from_bits)
-def _f32_from_bits_jit(bits):
-    return lambda bits: _bitcast_to_f32(bits)
-
-
 _JIT_OPTIONS = dict(fastmath=set(FASTMATH), error_model="numpy")
 
 
-@register_jitable(**_JIT_OPTIONS)
-def _exp_parts_f32(x):
-    """(2^n, e^r - 1) with x = n ln2 + r, for a float32 x <= 0; 2^n is 0 below the underflow bound."""
-    clamped = _EXP_UNDERFLOW if x < _EXP_UNDERFLOW else x        # keeps nan: nan < c is False
-    n = np.floor(clamped * _LOG2E + F32(0.5))
-    n = n if n == n else F32(0.0)                                # nan: r carries it; n stays an integer
-    r = clamped - n * _LN2_HI - n * _LN2_LO
-    tail = _C7
-    tail = tail * r + _C6
-    tail = tail * r + _C5
-    tail = tail * r + _C4
-    tail = tail * r + _C3
-    tail = tail * r + _C2
-    scale = _f32_from_bits((np.int32(n) + 127) << 23)
-    return (F32(0.0) if x < _EXP_UNDERFLOW else scale), tail * r * r + r
+def _float_from_bits(bits, like):
+    """The float of ``like``'s type whose IEEE-754 bit pattern is the integer ``bits`` (Python fallback)."""
+    int_type = np.int32 if isinstance(like, np.float32) else np.int64
+    return np.array(bits, dtype=int_type).view(type(like))[()]
 
 
-@register_jitable(**_JIT_OPTIONS)
-def exp_nonpositive_f32(x):
-    """exp(x) for a float32 x <= 0, from arithmetic only (see the module docstring); 0 below 2^-126.
+@intrinsic
+def _bitcast_to_float(typingctx, bits, like):
+    """Reinterpret an integer, cut or widened to ``like``'s width, as a float of ``like``'s type."""
+    if not isinstance(bits, types.Integer) or like not in (types.float32, types.float64):
+        return None
 
-    >>> float(exp_nonpositive_f32(np.float32(-1000.0))), float(exp_nonpositive_f32(np.float32(0.0)))
+    def codegen(context, builder, signature, args):
+        value, width = args[0], like.bitwidth
+        if bits.bitwidth > width:
+            value = builder.trunc(value, ir.IntType(width))
+        elif bits.bitwidth < width:
+            value = builder.sext(value, ir.IntType(width))
+        return builder.bitcast(value, context.get_value_type(like))
+
+    return like(bits, like), codegen
+
+
+@overload(_float_from_bits)
+def _float_from_bits_jit(bits, like):
+    return lambda bits, like: _bitcast_to_float(bits, like)
+
+
+def _exp_parts_for(float_type, int_type, mantissa_bits, ln2_hi, ln2_lo, terms):
+    """Build ``exp_parts(x) -> (2^n, e^r - 1)`` with x = n ln2 + r, for x <= 0 of ``float_type``.
+
+    ``ln2_hi`` has few enough significant bits that n * ln2_hi is exact; ln2_lo = ln2 - ln2_hi.
+    e^r - 1 is the Taylor series up to r^terms / terms!. Below ln of the smallest normal number,
+    2^n is returned as 0 (so exp gives 0 and expm1 gives -1).
+    """
+    F = float_type
+    log2e, hi, lo = F(1.0 / math.log(2.0)), F(ln2_hi), F(ln2_lo)
+    underflow = F(math.log(np.finfo(float_type).tiny))
+    bias = int_type(np.finfo(float_type).maxexp - 1)
+    inverse_factorials = tuple(F(1.0 / math.factorial(k)) for k in range(terms, 1, -1))  # highest first
+    highest, rest = inverse_factorials[0], inverse_factorials[1:]
+
+    @register_jitable(**_JIT_OPTIONS)
+    def exp_parts(x):
+        clamped = underflow if x < underflow else x            # keeps nan: nan < c is False
+        n = np.floor(clamped * log2e + F(0.5))
+        n = n if n == n else F(0.0)                              # nan: r carries it; n stays an integer
+        r = clamped - n * hi - n * lo
+        tail = highest
+        for c in rest:                                           # Horner; unrolled by the compiler
+            tail = tail * r + c
+        scale = _float_from_bits((int_type(n) + bias) << mantissa_bits, F(0.0))
+        return (F(0.0) if x < underflow else scale), tail * r * r + r
+
+    return exp_parts
+
+
+# float32: |r| <= ln2/2 and r^8/8! < 6e-9, far below float32's resolution.
+_exp_parts_f32 = _exp_parts_for(np.float32, np.int32, 23, 0.693359375, -2.1219444005469057e-4, terms=7)
+# float64: r^14/14! < 5e-18, below float64's resolution. ln2_hi has 20 significant bits.
+_exp_parts_f64 = _exp_parts_for(np.float64, np.int64, 52, 0.693145751953125, 1.4286068203094172321e-6, terms=13)
+
+
+def _functions_for(float_type, exp_parts):
+    """exp, expm1 (of x <= 0), sigmoid and tanh for one float type, all from ``exp_parts``."""
+    F = float_type
+
+    @register_jitable(**_JIT_OPTIONS)
+    def exp_nonpositive(x):
+        scale, expm1_r = exp_parts(x)
+        return scale * expm1_r + scale
+
+    @register_jitable(**_JIT_OPTIONS)
+    def expm1_nonpositive(x):
+        scale, expm1_r = exp_parts(x)
+        return scale * expm1_r + (scale - F(1.0))
+
+    @register_jitable(**_JIT_OPTIONS)
+    def sigmoid_of(x):
+        e = exp_nonpositive(-abs(x))
+        d = F(1.0) / (F(1.0) + e)
+        return d if x >= F(0.0) else e * d
+
+    @register_jitable(**_JIT_OPTIONS)
+    def tanh_of(x):
+        m = expm1_nonpositive(F(-2.0) * abs(x))
+        return np.copysign(-m / (F(2.0) + m), x)
+
+    return exp_nonpositive, expm1_nonpositive, sigmoid_of, tanh_of
+
+
+_F32 = _functions_for(np.float32, _exp_parts_f32)
+_F64 = _functions_for(np.float64, _exp_parts_f64)
+
+
+def _for_type_of(x):
+    return _F32 if isinstance(x, np.float32) else _F64
+
+
+def exp_nonpositive(x):
+    """exp(x) for x <= 0 from arithmetic only, in x's float type; 0 below the smallest normal number.
+
+    >>> float(exp_nonpositive(np.float32(-1000.0))), float(exp_nonpositive(0.0))
     (0.0, 1.0)
     """
-    scale, expm1_r = _exp_parts_f32(x)
-    return scale * expm1_r + scale
+    return _for_type_of(x)[0](x)
 
 
-@register_jitable(**_JIT_OPTIONS)
-def expm1_nonpositive_f32(x):
-    """expm1(x) = exp(x) - 1 for a float32 x <= 0, accurate also for tiny |x|; nan gives nan.
+def expm1_nonpositive(x):
+    """expm1(x) = exp(x) - 1 for x <= 0, accurate also for tiny |x|; -1 for very negative x; nan gives nan.
 
-    >>> float(expm1_nonpositive_f32(np.float32(-1000.0)))
-    -1.0
+    >>> float(expm1_nonpositive(np.float32(-1000.0))), float(expm1_nonpositive(-1e-20))
+    (-1.0, -1e-20)
     """
-    scale, expm1_r = _exp_parts_f32(x)
-    return scale * expm1_r + (scale - F32(1.0))
-
-
-def _sigmoid_f32(x):
-    e = exp_nonpositive_f32(-abs(x))
-    d = F32(1.0) / (F32(1.0) + e)
-    return d if x >= F32(0.0) else e * d
-
-
-def _tanh_f32(x):
-    m = expm1_nonpositive_f32(F32(-2.0) * abs(x))
-    return np.copysign(-m / (F32(2.0) + m), x)
-
-
-def _sigmoid_exact(x):
-    e = np.exp(-abs(x))
-    d = 1.0 / (1.0 + e)
-    return d if x >= 0 else e * d
-
-
-def _tanh_exact(x):
-    m = np.expm1(-2.0 * abs(x))
-    return np.copysign(-m / (2.0 + m), x)
+    return _for_type_of(x)[1](x)
 
 
 def sigmoid(x):
     """Numerically stable logistic function of one scalar: 1 / (1 + exp(-x)).
 
     With e = exp(-|x|) (which cannot overflow) and d = 1 / (1 + e): sigmoid(x) = d for x >= 0 and
-    e * d for x < 0. Both branches (d for x >= 0, e * d for x < 0) are computed and one is selected, so there is no
-    branch to mispredict on data of random sign; a nan x gives nan either way.
+    e * d for x < 0. Both branches are computed and one is selected, so there is no branch to
+    mispredict on data of random sign; a nan x gives nan either way.
 
     >>> float(sigmoid(-1000.0)), float(sigmoid(np.float32(1000.0)))
     (0.0, 1.0)
     """
-    return _sigmoid_f32(x) if isinstance(x, np.float32) else _sigmoid_exact(x)
+    return _for_type_of(x)[2](x)
 
 
 def tanh(x):
-    """tanh of one scalar from one expm1 (libm's scalar tanh costs about three exp).
+    """tanh of one scalar: with m = expm1(-2|x|), tanh(|x|) = -m / (2 + m), sign restored.
 
-    With m = expm1(-2|x|): tanh(|x|) = -m / (2 + m), sign restored. Using expm1 rather than
-    1 - exp keeps the relative accuracy for tiny |x| too, where tanh(x) ~ x.
+    expm1 rather than 1 - exp keeps the relative accuracy for tiny |x| too, where tanh(x) ~ x.
 
     >>> round(float(tanh(0.5)), 12) == round(float(np.tanh(0.5)), 12)
     True
     """
-    return _tanh_f32(x) if isinstance(x, np.float32) else _tanh_exact(x)
+    return _for_type_of(x)[3](x)
 
 
-@overload(sigmoid, jit_options=_JIT_OPTIONS)
-def _sigmoid_jit(x):
-    return _sigmoid_f32 if x == types.float32 else _sigmoid_exact
+def _overload_by_type(python_function, index):
+    @overload(python_function, jit_options=_JIT_OPTIONS)
+    def typed(x):
+        return (_F32 if x == types.float32 else _F64)[index]
 
 
-@overload(tanh, jit_options=_JIT_OPTIONS)
-def _tanh_jit(x):
-    return _tanh_f32 if x == types.float32 else _tanh_exact
+for _index, _function in enumerate((exp_nonpositive, expm1_nonpositive, sigmoid, tanh)):
+    _overload_by_type(_function, _index)
