@@ -9,8 +9,8 @@ An optional boolean ``mask`` (B, 1) marks the rows whose sequence is still runni
 rows keep their previous state unchanged (variable-length batches). An optional ``WeightGradTape``
 shared by the steps of one sequence sums the W_hh gradient in one GEMM (see its docstring).
 
-(``np.dot`` rather than ``@`` for the per-step 2-D products: same BLAS call, less dispatch overhead,
-which matters at batch sizes of one.)
+(``np.dot`` rather than ``@`` for the 2-D products: the same BLAS call with less dispatch overhead,
+and ``@`` with an inner dimension of one — a weight gradient at batch size one — measured 10x slower.)
 """
 import numpy as np
 
@@ -65,13 +65,13 @@ def _recurrent_weight_grad(node, *factors):
     """
     tape = node.tape
     if tape is None:
-        blocks = [factors[k].T @ factors[k + 1] for k in range(0, len(factors), 2)]
+        blocks = [np.dot(factors[k].T, factors[k + 1]) for k in range(0, len(factors), 2)]
     else:
         tape.record(*factors)
         if not node.first_step:
             return None
         stacked = tape.take()
-        blocks = [stacked[k].T @ stacked[k + 1] for k in range(0, len(stacked), 2)]
+        blocks = [np.dot(stacked[k].T, stacked[k + 1]) for k in range(0, len(stacked), 2)]
     return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
 
 

@@ -36,7 +36,7 @@ class MatMul(Function):
         a, b = self.a, self.b
         need_a, need_b = self.needs_input_grad
         if a.ndim == 2 and b.ndim == 2:
-            return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
+            return (np.dot(g, b.T) if need_a else None), (np.dot(a.T, g) if need_b else None)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         if b.ndim == 1:
@@ -61,7 +61,8 @@ class Linear(Function):
         if x.shape[-1] != weight.shape[1]:
             raise ValueError(f"linear: expected input with last dimension {weight.shape[1]}, got shape {x.shape}")
         # (..., in) as one (rows, in) matrix: a single GEMM, where ``@`` on a 3-D x makes one per slice.
-        out = (_as_rows(x) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
+        # np.dot: NumPy's ``@`` is ~10x slower when the inner dimension is 1 (a one-row weight gradient).
+        out = np.dot(_as_rows(x), weight.T).reshape(*x.shape[:-1], weight.shape[0])
         if bias is not None:
             out += bias
         self.x, self.weight = x, weight
@@ -71,8 +72,8 @@ class Linear(Function):
         needs = self.needs_input_grad
         x, weight = self.x, self.weight
         g2 = _as_rows(g)
-        grad_x = (g2 @ weight).reshape(x.shape) if needs[0] else None
-        grad_w = (g2.T @ _as_rows(x)) if needs[1] else None
+        grad_x = np.dot(g2, weight).reshape(x.shape) if needs[0] else None
+        grad_w = np.dot(g2.T, _as_rows(x)) if needs[1] else None
         if len(needs) == 2:
             return grad_x, grad_w
         return grad_x, grad_w, (g2.sum(axis=0) if needs[2] else None)
