@@ -73,9 +73,10 @@ def rnn_tanh_bwd(h, dh, dpre_out):
         raise ValueError("rnn_tanh_bwd: expected dh of shape (B, H)")
     if dpre_out.shape != (B, H):
         raise ValueError("rnn_tanh_bwd: expected dpre_out of shape (B, H)")
+    one = h.dtype.type(1.0)   # float32 stays float32 (a bare 1.0 is float64 to numba)
     for b in range(B):
         for j in range(H):
-            dpre_out[b, j] = dh[b, j] * (1.0 - h[b, j] * h[b, j])
+            dpre_out[b, j] = dh[b, j] * (one - h[b, j] * h[b, j])
 
 
 @kernel
@@ -184,23 +185,24 @@ def lstm_bwd(gates, c_prev, tanh_c, dh, dc, dpre_out, dc_prev_out):
         raise ValueError("lstm_bwd: expected dpre_out of shape (B, 4H)")
     if dc_prev_out.shape != (B, H):
         raise ValueError("lstm_bwd: expected dc_prev_out of shape (B, H)")
+    one = gates.dtype.type(1.0)   # float32 stays float32 (a bare 1.0 is float64 to numba)
     for b in range(B):
         # Row views and short loops over few arrays, so that each loop vectorises.
         gates_b, dpre_b, tanh_c_b, dh_b, dc_prev_b = gates[b], dpre_out[b], tanh_c[b], dh[b], dc_prev_out[b]
         dc_b, c_prev_b = dc[b], c_prev[b]
         for j in range(H):                      # dc_total, kept in dc_prev_out until the last loop
             o, tc = gates_b[3 * H + j], tanh_c_b[j]
-            dc_prev_b[j] = dc_b[j] + dh_b[j] * o * (1.0 - tc * tc)
+            dc_prev_b[j] = dc_b[j] + dh_b[j] * o * (one - tc * tc)
         for j in range(H):
             o = gates_b[3 * H + j]
-            dpre_b[3 * H + j] = dh_b[j] * tanh_c_b[j] * o * (1.0 - o)
+            dpre_b[3 * H + j] = dh_b[j] * tanh_c_b[j] * o * (one - o)
         for j in range(H):
             i, g, dct = gates_b[j], gates_b[2 * H + j], dc_prev_b[j]
-            dpre_b[j] = dct * g * i * (1.0 - i)
-            dpre_b[2 * H + j] = dct * i * (1.0 - g * g)
+            dpre_b[j] = dct * g * i * (one - i)
+            dpre_b[2 * H + j] = dct * i * (one - g * g)
         for j in range(H):
             f, dct = gates_b[H + j], dc_prev_b[j]
-            dpre_b[H + j] = dct * c_prev_b[j] * f * (1.0 - f)
+            dpre_b[H + j] = dct * c_prev_b[j] * f * (one - f)
             dc_prev_b[j] = dct * f
 
 
@@ -231,6 +233,7 @@ def gru_fwd(xp, hp, h_prev, gates_out, h_out):
         raise ValueError("gru_fwd: expected gates_out of shape (B, 3H)")
     if h_out.shape != (B, H):
         raise ValueError("gru_fwd: expected h_out of shape (B, H)")
+    one = xp.dtype.type(1.0)   # float32 stays float32 (a bare 1.0 is float64 to numba)
     for b in range(B):
         # Few arrays per pass: each loop then vectorises (one loop over all five needs more
         # run-time aliasing checks than the compiler is willing to emit).
@@ -241,7 +244,7 @@ def gru_fwd(xp, hp, h_prev, gates_out, h_out):
             gates_b[2 * H + j] = tanh(xp_b[2 * H + j] + gates_b[j] * hp_b[2 * H + j])
         for j in range(H):
             z = gates_b[H + j]
-            h_out[b, j] = (1.0 - z) * gates_b[2 * H + j] + z * h_prev[b, j]
+            h_out[b, j] = (one - z) * gates_b[2 * H + j] + z * h_prev[b, j]
 
 
 @kernel
@@ -275,15 +278,16 @@ def gru_bwd(gates, hp, h_prev, dh, dxp_out, dhp_out, dh_prev_out):
         raise ValueError("gru_bwd: expected dhp_out of shape (B, 3H)")
     if dh_prev_out.shape != (B, H):
         raise ValueError("gru_bwd: expected dh_prev_out of shape (B, H)")
+    one = gates.dtype.type(1.0)   # float32 stays float32 (a bare 1.0 is float64 to numba)
     for b in range(B):
         for j in range(H):
             r = gates[b, j]
             z = gates[b, H + j]
             n = gates[b, 2 * H + j]
             dhb = dh[b, j]
-            dpre_n = dhb * (1.0 - z) * (1.0 - n * n)
-            dpre_z = dhb * (h_prev[b, j] - n) * z * (1.0 - z)
-            dpre_r = dpre_n * hp[b, 2 * H + j] * r * (1.0 - r)
+            dpre_n = dhb * (one - z) * (one - n * n)
+            dpre_z = dhb * (h_prev[b, j] - n) * z * (one - z)
+            dpre_r = dpre_n * hp[b, 2 * H + j] * r * (one - r)
             dxp_out[b, j] = dpre_r
             dxp_out[b, H + j] = dpre_z
             dxp_out[b, 2 * H + j] = dpre_n
@@ -341,12 +345,13 @@ def gru_rb_out_fwd(pre_n, rz, h_prev, n_out, h_out):
         raise ValueError("gru_rb_out_fwd: expected n_out of shape (B, H)")
     if h_out.shape != (B, H):
         raise ValueError("gru_rb_out_fwd: expected h_out of shape (B, H)")
+    one = pre_n.dtype.type(1.0)   # float32 stays float32 (a bare 1.0 is float64 to numba)
     for b in range(B):
         for j in range(H):
             n = tanh(pre_n[b, j])
             z = rz[b, H + j]
             n_out[b, j] = n
-            h_out[b, j] = (1.0 - z) * n + z * h_prev[b, j]
+            h_out[b, j] = (one - z) * n + z * h_prev[b, j]
 
 
 @kernel
@@ -377,12 +382,13 @@ def gru_rb_out_bwd(n, rz, h_prev, dh, dpre_n_out, dz_out, dh_prev_out):
         raise ValueError("gru_rb_out_bwd: expected dz_out of shape (B, H)")
     if dh_prev_out.shape != (B, H):
         raise ValueError("gru_rb_out_bwd: expected dh_prev_out of shape (B, H)")
+    one = n.dtype.type(1.0)   # float32 stays float32 (a bare 1.0 is float64 to numba)
     for b in range(B):
         for j in range(H):
             nb = n[b, j]
             z = rz[b, H + j]
             dhb = dh[b, j]
-            dpre_n_out[b, j] = dhb * (1.0 - z) * (1.0 - nb * nb)
+            dpre_n_out[b, j] = dhb * (one - z) * (one - nb * nb)
             dz_out[b, j] = dhb * (h_prev[b, j] - nb)
             dh_prev_out[b, j] = dhb * z
 
@@ -412,11 +418,12 @@ def gru_rb_gates_bwd(rz, h_prev, drh, dz, dpre_rz_out, dh_prev_inout):
         raise ValueError("gru_rb_gates_bwd: expected dpre_rz_out of shape (B, 2H)")
     if dh_prev_inout.shape != (B, H):
         raise ValueError("gru_rb_gates_bwd: expected dh_prev_inout of shape (B, H)")
+    one = rz.dtype.type(1.0)   # float32 stays float32 (a bare 1.0 is float64 to numba)
     for b in range(B):
         for j in range(H):
             r = rz[b, j]
             z = rz[b, H + j]
             d = drh[b, j]
-            dpre_rz_out[b, j] = d * h_prev[b, j] * r * (1.0 - r)
-            dpre_rz_out[b, H + j] = dz[b, j] * z * (1.0 - z)
+            dpre_rz_out[b, j] = d * h_prev[b, j] * r * (one - r)
+            dpre_rz_out[b, H + j] = dz[b, j] * z * (one - z)
             dh_prev_inout[b, j] += d * r

@@ -18,8 +18,10 @@
   :mod:`tinygrad_rnn.kernels.scalar_math` (arithmetic only, so it vectorises; within 1e-15 in
   float64, about 2 ulp in float32), so a fused kernel agrees with the plain NumPy composition of
   the same equation to about 1e-12 in float64.
-* Literals such as ``1.0`` are float64 to numba, so a float32 kernel may hold an intermediate in a
-  float64 register; it is rounded once when stored. Outputs always keep the caller's dtype.
+* Literals such as ``1.0`` are float64 to numba, and float32 mixed with float64 is computed in
+  float64 (half as many SIMD lanes, plus conversions). Kernels therefore write the constant one
+  as ``one = x.dtype.type(1.0)``, which has the array's own type; outputs always keep the
+  caller's dtype.
 * No signatures are given: compilation is lazy and happens once per argument dtype on the first
   call, so float32 arrays get their own compiled code and are never copied to float64.
 
