@@ -84,10 +84,11 @@ def test_ctrl_c_saves_and_resume_matches_the_uninterrupted_cosine_run(text_file,
     kw = dict(steps=7, eval_every=0, schedule="cosine", cell="gru")
     whole = quiet(config(text_file, tmp_path / "whole", **kw)).run()
     lines = []
+    handler_before = signal.getsignal(signal.SIGINT)   # default_int_handler, or SIG_IGN in a background job
     result = quiet(config(text_file, tmp_path / "cut", **kw), cls=InterruptAt, lines=lines).run()
     assert result.stopped == "interrupted" and result.step == 3
     assert any("interrupted at step 3" in line and "--resume" in line for line in lines)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler      # handler restored
+    assert signal.getsignal(signal.SIGINT) is handler_before                  # handler restored
     _, meta = load_checkpoint(tmp_path / "cut" / "last.npz")
     assert meta["step"] == 3
     resumed = Trainer.resume(str(tmp_path / "cut" / "last.npz"), log=lambda m: None,
