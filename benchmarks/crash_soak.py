@@ -59,9 +59,15 @@ def temp_files(out: str) -> list[str]:
     return glob.glob(os.path.join(out, ".*.npz.*.tmp"))
 
 
-def kill_during_write(pid: int, out: str, rng: random.Random, timeout: float = 20.0) -> bool:
+def ended(pid: int) -> int | None:
+    """The child's exit code if it has ended (it is then reaped), else None."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return os.waitstatus_to_exitcode(status) if done else None
+
+
+def kill_during_write(pid: int, out: str, rng: random.Random, timeout: float = 20.0) -> tuple[bool, int | None]:
     """Wait until the n-th new checkpoint temporary file appears (n random in 1..6), then SIGKILL after
-    0-3 ms. False if the child ended first."""
+    0-3 ms. Returns (True, None) when killed, (False, exit code) if the child ended first."""
     seen = set(temp_files(out))
     wanted = rng.randint(1, 6)
     deadline = time.perf_counter() + timeout
@@ -73,19 +79,22 @@ def kill_during_write(pid: int, out: str, rng: random.Random, timeout: float = 2
             if wanted <= 0:
                 time.sleep(rng.uniform(0.0, 0.003))
                 os.kill(pid, signal.SIGKILL)
-                return True
-        if os.waitpid(pid, os.WNOHANG)[0]:
-            return False
+                return True, None
+        code = ended(pid)
+        if code is not None:
+            return False, code
     os.kill(pid, signal.SIGKILL)
-    return True
+    return True, None
 
 
-def kill_at_random(pid: int, rng: random.Random, low: float = 0.02, high: float = 0.4) -> bool:
+def kill_at_random(pid: int, rng: random.Random, low: float = 0.02, high: float = 0.4) -> tuple[bool, int | None]:
+    """SIGKILL after a random pause; like :func:`kill_during_write`, (False, exit code) if the child ended first."""
     time.sleep(rng.uniform(low, high))
-    if os.waitpid(pid, os.WNOHANG)[0]:
-        return False
+    code = ended(pid)
+    if code is not None:
+        return False, code
     os.kill(pid, signal.SIGKILL)
-    return True
+    return True, None
 
 
 def surviving(out: str) -> str | None:
@@ -161,10 +170,11 @@ def soak(root: str, kills: int, steps: int = 120, seed: int = 0, during_write: f
         before = len(temp_files(chain))
         pid = fork_cli(train_argv(data, chain, steps))
         if rng.random() < during_write:
-            killed = kill_during_write(pid, chain, rng)
+            killed, code = kill_during_write(pid, chain, rng)
         else:
-            killed = kill_at_random(pid, rng)
-        code = wait(pid)
+            killed, code = kill_at_random(pid, rng)
+        if killed:
+            code = wait(pid)        # the exit status of a child that ended by itself was read above
         if not killed:
             assert code == 0, f"a training process exited with {code} before it was killed"
             completed_early += 1
