@@ -5,6 +5,7 @@ Imported by each demo before NumPy (see the BLAS note below). A demo declares ``
     cfg = parse_config(Config, argv, __doc__, QUICK)    # --hidden-size 64 --no-bidirectional --quick ...
     out = output_dir(cfg.out)                            # created if missing
     plt = pyplot()                                       # matplotlib without a display
+    save_figure(fig, out / "loss.png")                   # laid out, written at 120 dpi, closed
 """
 import argparse
 import dataclasses
@@ -56,3 +57,10 @@ def pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
+
+
+def save_figure(fig, path):
+    """Lay out ``fig``, write it to ``path`` (PNG at 120 dpi) and close it."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    pyplot().close(fig)

@@ -17,7 +17,7 @@ Run:  python demos/captioning.py   (writes runs/demos/captioning/captions.png)
 """
 from dataclasses import dataclass
 
-from _common import output_dir, parse_config, pyplot  # first: it sets BLAS threads before NumPy loads
+from _common import output_dir, parse_config, pyplot, save_figure  # first: it sets BLAS threads before NumPy loads
 import numpy as np
 
 import tinygrad_rnn as tg
@@ -160,9 +160,7 @@ def main(argv=None):
         ax.set_title(" ".join(g[1:]), fontsize=9, color="black" if g == t else "red")
         ax.axis("off")
     fig.suptitle("generated captions of held-out images (red: wrong)")
-    fig.tight_layout()
-    fig.savefig(out / "captions.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "captions.png")
     print(f"wrote {out / 'captions.png'}")
     return {"exact_match": exact, "per_slot": per_slot, "first_loss": float(np.mean(losses[:20])),
             "final_loss": float(np.mean(losses[-50:]))}

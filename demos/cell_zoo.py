@@ -17,7 +17,7 @@ Run:  python demos/cell_zoo.py   (writes runs/demos/cell_zoo/validation_loss.png
 """
 from dataclasses import dataclass
 
-from _common import output_dir, parse_config, pyplot  # first: it sets BLAS threads before NumPy loads
+from _common import output_dir, parse_config, pyplot, save_figure  # first: it sets BLAS threads before NumPy loads
 import numpy as np
 
 import tinygrad_rnn as tg
@@ -133,9 +133,7 @@ def main(argv=None):
     ax.set_ylabel("validation loss, nats per character")
     ax.set_title(f"one recurrent layer, hidden {cfg.hidden_size}, batch {cfg.batch} x {cfg.seq_len} characters")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "validation_loss.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "validation_loss.png")
     print(f"wrote {out / 'validation_loss.png'}")
     results["uniform"] = uniform
     return results

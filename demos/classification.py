@@ -22,7 +22,7 @@ Run:  python demos/classification.py   (writes runs/demos/classification/accurac
 """
 from dataclasses import dataclass
 
-from _common import output_dir, parse_config, pyplot  # first: it sets BLAS threads before NumPy loads
+from _common import output_dir, parse_config, pyplot, save_figure  # first: it sets BLAS threads before NumPy loads
 import numpy as np
 
 import tinygrad_rnn as tg
@@ -170,9 +170,7 @@ def main(argv=None):
     ax.set_ylabel("held-out accuracy")
     ax.set_ylim(0.4, 1.01)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "accuracy.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "accuracy.png")
     print(f"wrote {out / 'accuracy.png'}")
     return results
 

@@ -11,7 +11,7 @@ Run:  python demos/hello.py            (writes runs/demos/hello/predictions.png)
 """
 from dataclasses import dataclass
 
-from _common import output_dir, parse_config, pyplot  # first: it sets BLAS threads before NumPy loads
+from _common import output_dir, parse_config, pyplot, save_figure  # first: it sets BLAS threads before NumPy loads
 import numpy as np
 
 import tinygrad_rnn as tg
@@ -125,9 +125,7 @@ def main(argv=None):
             for k in range(len(VOCAB)):
                 ax.text(t, k, f"{probs[t, k]:.2f}", ha="center", va="center",
                         color="black" if probs[t, k] > 0.6 else "white", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "predictions.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "predictions.png")
     print(f"wrote {out / 'predictions.png'}")
     return {"loss_before": loss_before, "loss_after": loss_after, "generated": generated,
             "probs_before": before, "probs_after": after}

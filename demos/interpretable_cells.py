@@ -21,7 +21,7 @@ import html
 import os
 import time
 
-from _common import output_dir, parse_config, pyplot  # first: it sets BLAS threads before NumPy loads
+from _common import output_dir, parse_config, pyplot, save_figure  # first: it sets BLAS threads before NumPy loads
 import numpy as np
 
 import tinygrad_rnn as tg
@@ -274,9 +274,7 @@ def main(argv=None):
         res = results[name]
         draw_text_panel(ax, sample_text, acts["trained"][:, res["cell"]],
                         f"{description}: cell {res['label']}, r = {res['r']:+.3f}", cfg.show_lines)
-    fig.tight_layout()
-    fig.savefig(out / "cells.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "cells.png")
 
     # --- correlations.png: every cell's |r|, sorted, trained against untrained
     fig, axes = plt.subplots(1, len(PROPERTIES), figsize=(14, 3), sharey=True)
@@ -287,9 +285,7 @@ def main(argv=None):
         ax.set_xlabel("cells, by |r|")
     axes[0].set_ylabel("|correlation| with the property")
     axes[0].legend()
-    fig.tight_layout()
-    fig.savefig(out / "correlations.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "correlations.png")
     print(f"\nwrote {out / 'cells.html'}, cells.png, correlations.png in {time.perf_counter() - t_start:.0f} s")
     return {"cells": results, "n_chars": len(ids), "n_cells": acts["trained"].shape[1],
             "activations": acts["trained"], "properties": props, "text": sample_text}

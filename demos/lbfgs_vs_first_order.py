@@ -15,7 +15,7 @@ Run:  python demos/lbfgs_vs_first_order.py   (writes runs/demos/lbfgs_vs_first_o
 """
 from dataclasses import dataclass
 
-from _common import output_dir, parse_config, pyplot  # first: it sets BLAS threads before NumPy loads
+from _common import output_dir, parse_config, pyplot, save_figure  # first: it sets BLAS threads before NumPy loads
 import numpy as np
 
 import tinygrad_rnn as tg
@@ -114,9 +114,7 @@ def main(argv=None):
     ax.set_ylabel("best mean squared error so far")
     ax.set_title(f"tiny RNN (hidden {cfg.hidden_size}) fitting one {cfg.length}-step sequence")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "loss_curves.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "loss_curves.png")
     print(f"wrote {out / 'loss_curves.png'}")
     return results
 

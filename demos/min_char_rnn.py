@@ -26,7 +26,7 @@ Run:  python demos/min_char_rnn.py [--data FILE]   (writes runs/demos/min_char_r
 import time
 from dataclasses import dataclass
 
-from _common import output_dir, parse_config, pyplot  # first: it sets BLAS threads before NumPy loads
+from _common import output_dir, parse_config, pyplot, save_figure  # first: it sets BLAS threads before NumPy loads
 import numpy as np
 
 import tinygrad_rnn as tg
@@ -250,9 +250,7 @@ def main(argv=None):
     axes[1].set_ylabel("|loss difference|")
     axes[1].set_title(f"step by step they agree to {max(step_loss_diff, step_grad_diff):.0e}")
     axes[1].legend()
-    fig.tight_layout()
-    fig.savefig(out / "loss.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "loss.png")
     print(f"wrote {out / 'loss.png'}")
     return {"step_loss_diff": step_loss_diff, "step_grad_diff": step_grad_diff, "agree_windows": agree,
             "free_diff": free_diff, "twin_diff": twin_diff, "losses": losses,

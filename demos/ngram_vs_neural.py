@@ -19,7 +19,7 @@ import math
 import os
 import time
 
-from _common import output_dir, parse_config, pyplot  # first: it sets BLAS threads before NumPy loads
+from _common import output_dir, parse_config, pyplot, save_figure  # first: it sets BLAS threads before NumPy loads
 
 from tinygrad_rnn.training import KneserNeyLM, TrainConfig, Trainer, evaluate
 
@@ -112,9 +112,7 @@ def main(argv=None):
     ax.set_xticks(orders)
     ax.grid(True, alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "validation_loss.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "validation_loss.png")
     print(f"wrote {out / 'results.md'}, validation_loss.png")
     return {"ngram": ngram, "neural": neural, "uniform": math.log(V), "n_val": len(val_ids),
             "seconds": seconds}

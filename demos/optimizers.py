@@ -17,7 +17,7 @@ Run:  python demos/optimizers.py   (writes runs/demos/optimizers/loss_curves.png
 """
 from dataclasses import dataclass
 
-from _common import output_dir, parse_config, pyplot  # first: it sets BLAS threads before NumPy loads
+from _common import output_dir, parse_config, pyplot, save_figure  # first: it sets BLAS threads before NumPy loads
 import numpy as np
 
 import tinygrad_rnn as tg
@@ -140,9 +140,7 @@ def main(argv=None):
     ax.set_ylabel(f"training loss, nats per character (moving mean of {window})")
     ax.set_title(f"character LSTM, hidden {cfg.hidden_size}, batch {cfg.batch} x {cfg.seq_len} characters")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "loss_curves.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "loss_curves.png")
     print(f"wrote {out / 'loss_curves.png'}")
     return results
 

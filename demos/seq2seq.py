@@ -18,7 +18,7 @@ Run:  python demos/seq2seq.py   (writes runs/demos/seq2seq/attention.png and los
 """
 from dataclasses import dataclass
 
-from _common import output_dir, parse_config, pyplot  # first: it sets BLAS threads before NumPy loads
+from _common import output_dir, parse_config, pyplot, save_figure  # first: it sets BLAS threads before NumPy loads
 import numpy as np
 
 import tinygrad_rnn as tg
@@ -141,9 +141,7 @@ def main(argv=None):
             ax.set_xlabel("source symbol")
             ax.set_ylabel("output symbol")
             ax.set_title("attention weights a_ts")
-            fig.tight_layout()
-            fig.savefig(out / "attention.png", dpi=120)
-            plt.close(fig)
+            save_figure(fig, out / "attention.png")
 
     # --- loss curves
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -153,9 +151,7 @@ def main(argv=None):
     ax.set_ylabel("cross-entropy per symbol (teacher forcing)")
     ax.set_title(f"reversing {cfg.length} symbols")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "loss.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "loss.png")
     print(f"wrote {out / 'attention.png'} and {out / 'loss.png'}")
     return results
 

@@ -24,7 +24,7 @@ Run:  python demos/vanishing_gradients.py
 """
 from dataclasses import dataclass
 
-from _common import output_dir, parse_config, pyplot  # first: it sets BLAS threads before NumPy loads
+from _common import output_dir, parse_config, pyplot, save_figure  # first: it sets BLAS threads before NumPy loads
 import numpy as np
 
 import tinygrad_rnn as tg
@@ -170,9 +170,7 @@ def main(argv=None):
     ax.set_ylabel("||dL/dh_t|| / ||dL/dh_T||")
     ax.set_title("gradient flowing back through time")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "gradient_norms.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "gradient_norms.png")
 
     # --- 2. clipping: the s > 1 tanh RNN with plain SGD on the adding problem, without and with clipping
     clip_runs = {}
@@ -201,9 +199,7 @@ def main(argv=None):
         ax.set_xlabel("SGD step")
         ax.legend()
     fig.suptitle(f"tanh RNN with W_hh = {cfg.large_gain} Q on the adding problem (T = {cfg.adding_length})")
-    fig.tight_layout()
-    fig.savefig(out / "clipping.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "clipping.png")
 
     # --- 3. IRNN against a tanh RNN on the adding problem
     adding = {}
@@ -228,9 +224,7 @@ def main(argv=None):
     ax.set_ylabel(f"mean squared error (moving mean of {window})")
     ax.set_title(f"adding problem, T = {cfg.adding_length}")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "adding_problem.png", dpi=120)
-    plt.close(fig)
+    save_figure(fig, out / "adding_problem.png")
     print(f"wrote {out / 'gradient_norms.png'}, {out / 'clipping.png'}, {out / 'adding_problem.png'}")
     return result
 

@@ -1,19 +1,11 @@
 """The cell_zoo demo's --quick run: every cell (LSTM, GRU, MUT1-3) learns clearly below uniform guessing."""
-import importlib
 import math
-import os
-import sys
-from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # as the demos do, when this file runs on its own
-
-DEMOS = Path(__file__).resolve().parents[1] / "demos"
+from demo_runner import run_demo
 
 
 def test_every_cell_learns(tmp_path):
-    if str(DEMOS) not in sys.path:
-        sys.path.insert(0, str(DEMOS))
-    result = importlib.import_module("cell_zoo").main(["--quick", "--out", str(tmp_path)])
+    result = run_demo("cell_zoo", tmp_path)
     uniform = result["uniform"]
     for cell in ("LSTM", "GRU", "MUT1", "MUT2", "MUT3"):
         losses = result[cell]["val_losses"]

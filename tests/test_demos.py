@@ -1,30 +1,14 @@
 """Each demo's --quick run reaches the outcome its docstring states (and writes its figures)."""
-import importlib
 import math
-import os
-import sys
-from pathlib import Path
 
-# as the demos do (demos/_common.py): small matrices run faster on one BLAS thread; this takes effect only if
-# NumPy is not loaded yet, i.e. when this file runs on its own
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import numpy as np  # noqa: E402
+import numpy as np
 import pytest
 
-DEMOS = Path(__file__).resolve().parents[1] / "demos"
-
-
-def run(name, tmp_path):
-    """Import demos/<name>.py and run its --quick configuration into tmp_path; return the result dict."""
-    if str(DEMOS) not in sys.path:
-        sys.path.insert(0, str(DEMOS))
-    module = importlib.import_module(name)
-    return module.main(["--quick", "--out", str(tmp_path)])
+from demo_runner import demo, run_demo
 
 
 def test_hello_learns_the_word(tmp_path):
-    result = run("hello", tmp_path)
+    result = run_demo("hello", tmp_path)
     assert result["loss_before"] > 1.0                      # near log(4) = 1.39 before training
     assert result["loss_after"] < 0.05
     assert result["generated"] == "hello"                   # greedy generation from "h"
@@ -34,7 +18,7 @@ def test_hello_learns_the_word(tmp_path):
 
 
 def test_min_char_rnn_numpy_and_graph_agree(tmp_path):
-    result = run("min_char_rnn", tmp_path)
+    result = run_demo("min_char_rnn", tmp_path)
     assert result["step_loss_diff"] < 1e-9                  # same loss from the same weights and state
     assert result["step_grad_diff"] < 1e-9                  # same gradients
     assert result["agree_windows"] >= 2                     # free-running: identical until rounding grows
@@ -45,7 +29,7 @@ def test_min_char_rnn_numpy_and_graph_agree(tmp_path):
 
 
 def test_vanishing_gradients(tmp_path):
-    result = run("vanishing_gradients", tmp_path)
+    result = run_demo("vanishing_gradients", tmp_path)
     norms = result["norms"]
     small, large = norms["tanh RNN, s = 0.8"], norms["tanh RNN, s = 1.5"]
     assert small[20] < 1e-2                                 # s < 1: fades like s^k
@@ -65,7 +49,7 @@ def test_vanishing_gradients(tmp_path):
 
 
 def test_seq2seq_reverses_and_attention_looks_at_the_mirror(tmp_path):
-    result = run("seq2seq", tmp_path)
+    result = run_demo("seq2seq", tmp_path)
     assert result["plain"]["symbol_accuracy"] > 0.6         # chance is 0.1
     assert result["attention"]["exact_match"] > 0.8         # chance is 1e-5 for 5 symbols
     assert result["attention"]["exact_match"] > result["plain"]["exact_match"]
@@ -74,7 +58,7 @@ def test_seq2seq_reverses_and_attention_looks_at_the_mirror(tmp_path):
 
 
 def test_classification_rnn_beats_bag_of_words(tmp_path):
-    result = run("classification", tmp_path)
+    result = run_demo("classification", tmp_path)
     bow = result["bag of words"]["test_accuracy"]
     for name in ("GRU, one direction", "GRU, bidirectional"):
         assert result[name]["test_accuracy"] > 0.95
@@ -83,7 +67,7 @@ def test_classification_rnn_beats_bag_of_words(tmp_path):
 
 
 def test_captioning_on_held_out_images(tmp_path):
-    result = run("captioning", tmp_path)
+    result = run_demo("captioning", tmp_path)
     assert result["final_loss"] < 0.5 * result["first_loss"]
     assert result["per_slot"]["colour"] > 0.9 and result["per_slot"]["horizontal"] > 0.9
     assert result["exact_match"] > 0.4                      # chance: 1 / 48 combinations
@@ -91,7 +75,7 @@ def test_captioning_on_held_out_images(tmp_path):
 
 
 def test_optimizers_all_learn(tmp_path):
-    result = run("optimizers", tmp_path)
+    result = run_demo("optimizers", tmp_path)
     assert set(result) == {"SGD", "Momentum", "Adagrad", "RMSprop", "Adam"}
     for name, r in result.items():
         assert math.isfinite(r["final_loss"]) and math.isfinite(r["val_loss"])
@@ -100,10 +84,9 @@ def test_optimizers_all_learn(tmp_path):
 
 
 def test_command_line_quick_and_overrides():
-    if str(DEMOS) not in sys.path:
-        sys.path.insert(0, str(DEMOS))
-    from _common import parse_config
-    from hello import QUICK, Config
+    parse_config = demo("_common").parse_config
+    hello = demo("hello")
+    QUICK, Config = hello.QUICK, hello.Config
     assert parse_config(Config, [], "", QUICK).steps == Config().steps
     assert parse_config(Config, ["--quick"], "", QUICK).steps == QUICK["steps"]
     assert parse_config(Config, ["--quick", "--steps", "7", "--lr", "0.5"], "", QUICK).steps == 7

@@ -37,6 +37,20 @@ def run(objective, x0, steps, **options):
     return np.array([(opt.step(closure), x.data.copy())[1] for _ in range(steps)]), opt
 
 
+def run_torch(torch, objective, x0, steps, **options):
+    """The same for torch.optim.LBFGS: its iterates after each step(), and the optimizer and parameter."""
+    x = torch.tensor(np.array(x0, dtype=np.float64), requires_grad=True)
+    opt = torch.optim.LBFGS([x], **options)
+
+    def closure():
+        opt.zero_grad()
+        loss = objective(x)
+        loss.backward()
+        return loss
+
+    return np.array([(opt.step(closure), x.detach().numpy().copy())[1] for _ in range(steps)]), opt, x
+
+
 @pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
 def test_quadratic_converges_to_the_solution(line_search_fn):
     a, b = Tensor(A), Tensor(B)
@@ -58,41 +72,18 @@ def test_same_iterates_as_torch_on_a_quadratic(line_search_fn, options):
     torch = pytest.importorskip("torch")
     a, b = Tensor(A), Tensor(B)
     ours, opt = run(lambda x: quadratic(x, a, b), np.zeros(N), 4, line_search_fn=line_search_fn, **options)
-    xt = torch.zeros(N, dtype=torch.float64, requires_grad=True)
-    ref = torch.optim.LBFGS([xt], line_search_fn=line_search_fn, **options)
     at, bt = torch.tensor(A), torch.tensor(B)
-
-    def closure():
-        ref.zero_grad()
-        loss = quadratic(xt, at, bt)
-        loss.backward()
-        return loss
-
-    theirs = []
-    for _ in range(4):
-        ref.step(closure)
-        theirs.append(xt.detach().numpy().copy())
-    np.testing.assert_allclose(ours, np.array(theirs), atol=1e-8, rtol=0)
+    theirs, ref, xt = run_torch(torch, lambda x: quadratic(x, at, bt), np.zeros(N), 4,
+                                line_search_fn=line_search_fn, **options)
+    np.testing.assert_allclose(ours, theirs, atol=1e-8, rtol=0)
     assert next(iter(opt.state.values()))["func_evals"] == ref.state[xt]["func_evals"]
 
 
 def test_same_iterates_as_torch_on_rosenbrock_with_line_search():
     torch = pytest.importorskip("torch")
     ours, _ = run(rosenbrock, X0, 2, line_search_fn="strong_wolfe", max_iter=15)
-    xt = torch.tensor(X0.copy(), requires_grad=True)
-    ref = torch.optim.LBFGS([xt], line_search_fn="strong_wolfe", max_iter=15)
-
-    def closure():
-        ref.zero_grad()
-        loss = rosenbrock(xt)
-        loss.backward()
-        return loss
-
-    theirs = []
-    for _ in range(2):
-        ref.step(closure)
-        theirs.append(xt.detach().numpy().copy())
-    np.testing.assert_allclose(ours, np.array(theirs), atol=1e-8, rtol=0)
+    theirs, _, _ = run_torch(torch, rosenbrock, X0, 2, line_search_fn="strong_wolfe", max_iter=15)
+    np.testing.assert_allclose(ours, theirs, atol=1e-8, rtol=0)
 
 
 def test_float32_stays_float32_and_several_parameters():

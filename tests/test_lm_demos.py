@@ -1,35 +1,18 @@
 """The language-model demos: each --quick run reaches the outcome its docstring states and writes its files;
 the interpretable_cells scanner labels characters as a reader would."""
-import importlib
 import math
 import os
-import sys
-from pathlib import Path
 
-# as the demos do (demos/_common.py): one BLAS thread for small matrices, if NumPy is not loaded yet
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np
+import pytest
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-DEMOS = Path(__file__).resolve().parents[1] / "demos"
-
-
-def demo(name):
-    if str(DEMOS) not in sys.path:
-        sys.path.insert(0, str(DEMOS))
-    return importlib.import_module(name)
-
-
-def run(name, tmp_path, *extra):
-    """Run demos/<name>.py's --quick configuration into tmp_path; return its result dict."""
-    return demo(name).main(["--quick", "--out", str(tmp_path), *extra])
+from demo_runner import demo, run_demo
 
 
 # ------------------------------------------------------------------------------------------- char_lm
 
 def test_char_lm_learns_and_temperature_orders_its_samples(tmp_path):
-    result = run("char_lm", tmp_path)
+    result = run_demo("char_lm", tmp_path)
     # before training the model is close to uniform guessing over the ~90 characters
     assert abs(result["initial_val"] - result["uniform"]) < 0.2
     # 300 quick steps take at least 2 nats/char off the validation loss, and each stop improves on the last
@@ -54,15 +37,15 @@ def test_char_lm_learns_and_temperature_orders_its_samples(tmp_path):
 
 
 def test_char_lm_runs_again_into_the_same_folder(tmp_path):
-    first = run("char_lm", tmp_path, "--steps", "4", "--sample-at", "1.0", "--sample-len", "5")
-    again = run("char_lm", tmp_path, "--steps", "4", "--sample-at", "1.0", "--sample-len", "5")
+    first = run_demo("char_lm", tmp_path, "--steps", "4", "--sample-at", "1.0", "--sample-len", "5")
+    again = run_demo("char_lm", tmp_path, "--steps", "4", "--sample-at", "1.0", "--sample-len", "5")
     assert first["final_val"] == again["final_val"]                    # seeded: the same run twice
 
 
 def test_char_lm_reads_a_data_file(tmp_path):
     path = tmp_path / "abc.txt"
     path.write_text("abcabcabd\n" * 200, encoding="utf-8")
-    result = run("char_lm", tmp_path / "run", "--data", str(path), "--steps", "60", "--prime", "ab")
+    result = run_demo("char_lm", tmp_path / "run", "--data", str(path), "--steps", "60", "--prime", "ab")
     assert result["uniform"] == pytest.approx(math.log(5))              # a b c d and the newline
     assert result["final_val"] < 0.7
     assert all(s.startswith("ab") for by_t in result["samples"].values() for s in by_t.values())
@@ -106,7 +89,7 @@ def test_correlations_match_numpy():
 
 
 def test_interpretable_cells_finds_a_cell_that_tracks_the_line(tmp_path):
-    result = run("interpretable_cells", tmp_path)
+    result = run_demo("interpretable_cells", tmp_path)
     cells = result["cells"]
     assert set(cells) == {"in_string", "in_comment", "indent", "brackets", "column"}
     assert result["n_cells"] == 64 and result["n_chars"] == 4000
@@ -148,7 +131,7 @@ def test_interpretable_cells_refuses_a_gru(tmp_path):
 # -------------------------------------------------------------------------------------- ngram_vs_neural
 
 def test_ngram_vs_neural(tmp_path):
-    result = run("ngram_vs_neural", tmp_path)
+    result = run_demo("ngram_vs_neural", tmp_path)
     ngram, neural, uniform = result["ngram"], result["neural"], result["uniform"]
     assert sorted(ngram) == [1, 2, 3, 4] and sorted(neural) == ["gru", "lstm", "rnn"]
     # more context helps the counts: each order beats the one below it on this text

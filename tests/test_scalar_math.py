@@ -104,10 +104,6 @@ def test_exp_and_expm1(dtype, rtol, lowest):
 @pytest.mark.skipif(bool(__import__("numba").config.DISABLE_JIT), reason="needs numba dispatchers")
 def test_cached_kernels_go_stale_when_scalar_math_changes():
     # numba alone would compare the stamp of cells.py only and keep old code after an edit here.
-    stamp = cells_lstm_fwd_cache_stamp()
-    assert "scalar_math.py" in {entry[0] for entry in stamp[1]}
-
-
-def cells_lstm_fwd_cache_stamp():
     from tinygrad_rnn.kernels.cells import lstm_fwd
-    return lstm_fwd._cache._cache_file._source_stamp
+    stamp = lstm_fwd._cache._cache_file._source_stamp
+    assert "scalar_math.py" in {entry[0] for entry in stamp[1]}

@@ -41,6 +41,7 @@ slower. The autograd layer checks user input, with the numbers, before a kernel 
 ['arcp', 'contract', 'nsz']
 """
 
+import functools
 import os
 from pathlib import Path
 
@@ -87,8 +88,11 @@ def _tolerate_damaged_cache(dispatcher):
     return dispatcher
 
 
+@functools.lru_cache(maxsize=None)
 def _package_source_stamp():
-    """(name, mtime, size) of every module of this package: what a cached kernel was built from."""
+    """(name, mtime, size) of every module of this package: what a cached kernel was built from.
+
+    Read once per process (the files do not change under a running program), not once per kernel."""
     return tuple((p.name, p.stat().st_mtime, p.stat().st_size) for p in sorted(Path(__file__).parent.glob("*.py")))
 
 

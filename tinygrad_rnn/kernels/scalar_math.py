@@ -31,6 +31,7 @@ True
 """
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from llvmlite import ir
@@ -105,6 +106,9 @@ _exp_parts_f32 = _exp_parts_for(np.float32, np.int32, 23, 0.693359375, -2.121944
 _exp_parts_f64 = _exp_parts_for(np.float64, np.int64, 52, 0.693145751953125, 1.4286068203094172321e-6, terms=13)
 
 
+_Functions = namedtuple("_Functions", "exp_nonpositive expm1_nonpositive sigmoid tanh")
+
+
 def _functions_for(float_type, exp_parts):
     """exp, expm1 (of x <= 0), sigmoid and tanh for one float type, all from ``exp_parts``."""
     F = float_type
@@ -130,7 +134,7 @@ def _functions_for(float_type, exp_parts):
         m = expm1_nonpositive(F(-2.0) * abs(x))
         return np.copysign(-m / (F(2.0) + m), x)
 
-    return exp_nonpositive, expm1_nonpositive, sigmoid_of, tanh_of
+    return _Functions(exp_nonpositive, expm1_nonpositive, sigmoid_of, tanh_of)
 
 
 _F32 = _functions_for(np.float32, _exp_parts_f32)
@@ -147,7 +151,7 @@ def exp_nonpositive(x):
     >>> float(exp_nonpositive(np.float32(-1000.0))), float(exp_nonpositive(0.0))
     (0.0, 1.0)
     """
-    return _for_type_of(x)[0](x)
+    return _for_type_of(x).exp_nonpositive(x)
 
 
 def expm1_nonpositive(x):
@@ -156,7 +160,7 @@ def expm1_nonpositive(x):
     >>> float(expm1_nonpositive(np.float32(-1000.0))), float(expm1_nonpositive(-1e-20))
     (-1.0, -1e-20)
     """
-    return _for_type_of(x)[1](x)
+    return _for_type_of(x).expm1_nonpositive(x)
 
 
 def sigmoid(x):
@@ -169,7 +173,7 @@ def sigmoid(x):
     >>> float(sigmoid(-1000.0)), float(sigmoid(np.float32(1000.0)))
     (0.0, 1.0)
     """
-    return _for_type_of(x)[2](x)
+    return _for_type_of(x).sigmoid(x)
 
 
 def tanh(x):
@@ -180,14 +184,15 @@ def tanh(x):
     >>> round(float(tanh(0.5)), 12) == round(float(np.tanh(0.5)), 12)
     True
     """
-    return _for_type_of(x)[3](x)
+    return _for_type_of(x).tanh(x)
 
 
-def _overload_by_type(python_function, index):
+def _overload_by_type(python_function):
+    """In compiled code, ``python_function(x)`` becomes the float32 or float64 version, chosen at compile time."""
     @overload(python_function, jit_options=_JIT_OPTIONS)
     def typed(x):
-        return (_F32 if x == types.float32 else _F64)[index]
+        return getattr(_F32 if x == types.float32 else _F64, python_function.__name__)
 
 
-for _index, _function in enumerate((exp_nonpositive, expm1_nonpositive, sigmoid, tanh)):
-    _overload_by_type(_function, _index)
+for _function in (exp_nonpositive, expm1_nonpositive, sigmoid, tanh):
+    _overload_by_type(_function)
