@@ -168,6 +168,80 @@ def gru_rb_gates_bwd(rz, h_prev, drh, dz):
     return dpre_rz, drh * r
 
 
+# --- whole sequences: the step references in a loop over time --------------------------------
+# xp (T, B, G*H); h0, c0 (B, H); w_hh (G*H, H); the reverse direction runs t = T-1, ..., 0 and
+# still stores each step at its own t. Backward walks the steps in the opposite order.
+
+def _time_order(T, reverse):
+    return list(range(T - 1, -1, -1)) if reverse else list(range(T))
+
+
+def rnn_sequence_fwd(xp, h0, w_hh, reverse, relu):
+    """Returns hs (T, B, H)."""
+    act = rnn_relu_fwd if relu else rnn_tanh_fwd
+    hs, h = np.zeros(xp.shape[:2] + h0.shape[1:]), h0
+    for t in _time_order(len(xp), reverse):
+        h = act(xp[t] + h @ w_hh.T)
+        hs[t] = h
+    return hs
+
+
+def rnn_sequence_bwd(hs, h0, w_hh, dhs, dh_last, reverse, relu):
+    """Returns dxp, dh0, dw_hh."""
+    act_bwd = rnn_relu_bwd if relu else rnn_tanh_bwd
+    order = _time_order(len(hs), reverse)
+    dxp, dw, dh = np.zeros(hs.shape), np.zeros(w_hh.shape), dh_last
+    for k in reversed(range(len(order))):
+        t, h_prev = order[k], h0 if k == 0 else hs[order[k - 1]]
+        dpre = act_bwd(hs[t], dh + dhs[t])
+        dxp[t], dw, dh = dpre, dw + dpre.T @ h_prev, dpre @ w_hh
+    return dxp, dh, dw
+
+
+def lstm_sequence_fwd(xp, h0, c0, w_hh, reverse):
+    """Returns gates (T, B, 4H), cs, tanh_cs, hs (T, B, H)."""
+    T, (B, H) = len(xp), h0.shape
+    gates, cs, tanh_cs, hs = np.zeros(xp.shape), np.zeros((T, B, H)), np.zeros((T, B, H)), np.zeros((T, B, H))
+    h, c = h0, c0
+    for t in _time_order(T, reverse):
+        gates[t], c, h, tanh_cs[t] = lstm_fwd(xp[t] + h @ w_hh.T, c)
+        cs[t], hs[t] = c, h
+    return gates, cs, tanh_cs, hs
+
+
+def lstm_sequence_bwd(gates, cs, tanh_cs, hs, h0, c0, w_hh, dhs, dh_last, dc_last, reverse):
+    """Returns dxp, dh0, dc0, dw_hh."""
+    order = _time_order(len(hs), reverse)
+    dxp, dw, dh, dc = np.zeros(gates.shape), np.zeros(w_hh.shape), dh_last, dc_last
+    for k in reversed(range(len(order))):
+        t = order[k]
+        h_prev, c_prev = (h0, c0) if k == 0 else (hs[order[k - 1]], cs[order[k - 1]])
+        dpre, dc = lstm_bwd(gates[t], c_prev, tanh_cs[t], dh + dhs[t], dc)
+        dxp[t], dw, dh = dpre, dw + dpre.T @ h_prev, dpre @ w_hh
+    return dxp, dh, dc, dw
+
+
+def gru_sequence_fwd(xp, h0, w_hh, b_hh, reverse):
+    """Returns gates (T, B, 3H), hps (T, B, 3H), hs (T, B, H)."""
+    gates, hps, hs, h = np.zeros(xp.shape), np.zeros(xp.shape), np.zeros(xp.shape[:2] + h0.shape[1:]), h0
+    for t in _time_order(len(xp), reverse):
+        hps[t] = h @ w_hh.T + b_hh
+        gates[t], h = gru_fwd(xp[t], hps[t], h)
+        hs[t] = h
+    return gates, hps, hs
+
+
+def gru_sequence_bwd(gates, hps, hs, h0, w_hh, dhs, dh_last, reverse):
+    """Returns dxp, dh0, dw_hh, db_hh."""
+    order = _time_order(len(hs), reverse)
+    dxp, dw, db, dh = np.zeros(gates.shape), np.zeros(w_hh.shape), np.zeros(w_hh.shape[0]), dh_last
+    for k in reversed(range(len(order))):
+        t, h_prev = order[k], h0 if k == 0 else hs[order[k - 1]]
+        dxp[t], dhp, dh_direct = gru_bwd(gates[t], hps[t], h_prev, dh + dhs[t])
+        dw, db, dh = dw + dhp.T @ h_prev, db + dhp.sum(axis=0), dh_direct + dhp @ w_hh
+    return dxp, dh, dw, db
+
+
 # --- cross-entropy ---------------------------------------------------------------------------
 
 def cross_entropy_fwd(logits, targets, ignore_index):

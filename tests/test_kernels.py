@@ -1,5 +1,6 @@
 """Kernels against their NumPy twins in tests/reference.py, and backward kernels against finite
-differences of the forward kernels. The whole file also runs with NUMBA_DISABLE_JIT=1."""
+differences of the forward kernels. The whole file (and test_sequence_kernels.py) also runs with
+NUMBA_DISABLE_JIT=1."""
 
 import inspect
 import os
@@ -17,6 +18,7 @@ from tinygrad_rnn import kernels
 from tinygrad_rnn.kernels import activations as act
 from tinygrad_rnn.kernels import cells
 from tinygrad_rnn.kernels import cross_entropy as ce
+from tinygrad_rnn.kernels import sequences
 from tinygrad_rnn.kernels.policy import FASTMATH
 
 JIT_DISABLED = bool(numba.config.DISABLE_JIT)
@@ -82,7 +84,7 @@ def strict_fp():
 # --- package layout and policy ---------------------------------------------------------------
 
 def test_every_kernel_is_listed_and_importable_lazily():
-    defined = {name for mod in (act, cells, ce) for name in dir(mod)
+    defined = {name for mod in (act, cells, ce, sequences) for name in dir(mod)
                if name.endswith(("_fwd", "_bwd"))}
     assert defined <= set(kernels.__all__)
     for name in kernels.__all__:
@@ -615,7 +617,8 @@ def test_cross_entropy_rejects_mismatched_shapes():
 @pytest.mark.skipif(JIT_DISABLED, reason="already running with NUMBA_DISABLE_JIT=1")
 def test_kernel_tests_pass_with_jit_disabled():
     env = dict(os.environ, NUMBA_DISABLE_JIT="1")
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(Path(__file__)), "-q", "-p", "no:cacheprovider"],
+    files = [str(Path(__file__)), str(Path(__file__).with_name("test_sequence_kernels.py"))]
+    proc = subprocess.run([sys.executable, "-m", "pytest", *files, "-q", "-p", "no:cacheprovider"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and " failed" not in proc.stdout

@@ -43,21 +43,22 @@ def test_composed_path_over_1500_steps_matches_fused(kind):
     steps = 1_500
     x_array = np.random.default_rng(1).standard_normal((steps, 1, 3))
     grads = []
-    for fused in (True, False):
+    for fused in ("sequence", "step", False):
         tg.manual_seed(0)
         module = getattr(tg.nn, kind)(3, 4, dtype=np.float64, fused=fused)
         x = Tensor(x_array.copy(), requires_grad=True)
         output, _ = module(x)
         output[-1].sum().backward()
         grads.append((x.grad, [p.grad for p in module.parameters()]))
-    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=0, atol=1e-12)
-    for a, b in zip(grads[0][1], grads[1][1]):
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+    for other in grads[1:]:
+        np.testing.assert_allclose(grads[0][0], other[0], rtol=0, atol=1e-12)
+        for a, b in zip(grads[0][1], other[1]):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
 
 
 # ---------------------------------------------------------------- truncated BPTT
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
-@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("fused", ["step", "sequence", False], ids=["step", "sequence", "composed"])
 def test_state_carried_across_calls_equals_one_call(kind, fused):
     tg.manual_seed(0)
     module = getattr(tg.nn, kind)(3, 4, num_layers=2, dtype=np.float64, fused=fused)

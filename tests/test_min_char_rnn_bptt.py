@@ -77,7 +77,7 @@ def assert_grads(ours, reference):
         assert np.abs(expected).max() > 1e-3, f"{key} is too small to prove anything"
 
 
-@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("fused", ["step", "sequence", False], ids=["step", "sequence", "composed"])
 def test_nn_rnn_matches_hand_written_bptt_over_two_chunks(model, fused):
     """Two consecutive chunks with hprev carried (and detached) between them, as min-char-rnn trains."""
     rnn, readout = framework_rnn(model, fused)

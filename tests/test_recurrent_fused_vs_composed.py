@@ -1,5 +1,6 @@
-"""The fused path (one graph node per step, numba kernels) and the composed path (primitive ops) of
-every recurrent stack and cell compute the same outputs, final states and gradients to 1e-12 in float64."""
+"""The fused paths (one graph node per step, or per layer-direction; numba kernels) and the composed path
+(primitive ops) of every recurrent stack and cell compute the same outputs, final states and gradients to
+1e-12 in float64."""
 
 import numpy as np
 import pytest
@@ -69,10 +70,11 @@ def stack_inputs(kind, layers, bidirectional, batch_first, seed=2):
 
 @pytest.mark.parametrize("config", GRID, ids=grid_id)
 @pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "lengths"])
-def test_stack_fused_equals_composed(config, with_lengths):
+@pytest.mark.parametrize("path", ["step", "sequence"])
+def test_stack_fused_equals_composed(config, with_lengths, path):
     kind, layers, bidirectional, batch_first, bias = config
     options = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias)
-    fused, composed = make_stack(kind, True, **options), make_stack(kind, False, **options)
+    fused, composed = make_stack(kind, path, **options), make_stack(kind, False, **options)
     composed.load_state_dict(fused.state_dict())
     lengths = np.array([2, T, 1]) if with_lengths else None
     x, states = stack_inputs(kind, layers, bidirectional, batch_first)
@@ -85,8 +87,9 @@ def test_stack_fused_equals_composed(config, with_lengths):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_default_zero_state_and_unbatched_input_agree(kind):
-    fused, composed = make_stack(kind, True, num_layers=2, bidirectional=True), \
+@pytest.mark.parametrize("path", ["step", "sequence"])
+def test_default_zero_state_and_unbatched_input_agree(kind, path):
+    fused, composed = make_stack(kind, path, num_layers=2, bidirectional=True), \
         make_stack(kind, False, num_layers=2, bidirectional=True)
     composed.load_state_dict(fused.state_dict())
     x = Tensor(np.random.default_rng(3).standard_normal((T, I)), requires_grad=True)

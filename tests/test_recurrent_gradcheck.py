@@ -42,14 +42,14 @@ def check_stack(kind, fused, layers=1, bidirectional=False, batch_first=False, b
 
 
 @pytest.mark.parametrize("config", GRID, ids=grid_id)
-@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("fused", ["step", "sequence", False], ids=["step", "sequence", "composed"])
 def test_stack_gradcheck_directional(config, fused):
     kind, layers, bidirectional, batch_first, bias = config
     check_stack(kind, fused, layers, bidirectional, batch_first, bias, fast=True)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("fused", [True, False], ids=["fused", "composed"])
+@pytest.mark.parametrize("fused", ["step", "sequence", False], ids=["step", "sequence", "composed"])
 def test_stack_gradcheck_every_element(kind, fused):
     """Every element of every input: a two-layer bidirectional stack, so all four weight sets are covered."""
     check_stack(kind, fused, layers=2, bidirectional=True, fast=False)

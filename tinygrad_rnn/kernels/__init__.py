@@ -10,6 +10,7 @@ module                 kernels
 ``scalar_math``        sigmoid, tanh of one scalar, from an exp that vectorises
 ``activations``        tanh, sigmoid, relu, leaky_relu, elu (``*_fwd``, ``*_bwd``)
 ``cells``              rnn_tanh, rnn_relu, lstm, gru, gru_rb_gates, gru_rb_out
+``sequences``          rnn_sequence, lstm_sequence, gru_sequence: all steps of a layer in one call
 ``cross_entropy``      cross_entropy (``*_fwd``, ``*_bwd``)
 =====================  =================================================================
 
@@ -40,6 +41,10 @@ _HOME = {
     "gru_fwd": "cells", "gru_bwd": "cells",
     "gru_rb_gates_fwd": "cells", "gru_rb_out_fwd": "cells",
     "gru_rb_out_bwd": "cells", "gru_rb_gates_bwd": "cells",
+    "add_product": "sequences", "add_weight_grad": "sequences",
+    "rnn_sequence_fwd": "sequences", "rnn_sequence_bwd": "sequences",
+    "lstm_sequence_fwd": "sequences", "lstm_sequence_bwd": "sequences",
+    "gru_sequence_fwd": "sequences", "gru_sequence_bwd": "sequences",
     "cross_entropy_fwd": "cross_entropy", "cross_entropy_bwd": "cross_entropy",
 }
 
@@ -54,6 +59,12 @@ def __getattr__(name):
     value = getattr(importlib.import_module(f"tinygrad_rnn.kernels.{home}"), name)
     globals()[name] = value  # later lookups are ordinary attribute reads
     return value
+
+
+def jit_enabled():
+    """Whether kernels run compiled (False under ``NUMBA_DISABLE_JIT=1``, where they run as Python)."""
+    import numba
+    return not numba.config.DISABLE_JIT
 
 
 def __dir__():

@@ -62,8 +62,13 @@ class RNNBase(Module):
     on the last axis, h_n (num_layers*D, B, H) indexed ``layer * D + direction``.
     ``lengths`` (B,) gives each sequence's real length in a padded batch: a sequence then gets the
     outputs, final state and gradients it would get alone, with zeros at its padded steps.
-    ``fused`` picks the fused path (one graph node per step, numba kernels) or the composed one
-    (each step built from primitive ops); both compute the same numbers.
+    ``fused`` picks how the steps become graph nodes; every choice computes the same numbers:
+      * ``"step"``: one node per time step (numba gate kernels, BLAS products);
+      * ``"sequence"``: one node per layer and direction, the time loop compiled (not with ``lengths``
+        or for the reset-before GRU, which run one node per step);
+      * ``True`` (default): ``"sequence"`` for small steps (batch * gates*H * H up to
+        ``recurrent_step.SEQUENCE_NODE_MAX_WORK``, e.g. min-char-rnn's batch 1, hidden 100), else ``"step"``;
+      * ``False``: the composed path, each step built from primitive ops (the readable reference).
     """
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
@@ -82,6 +87,8 @@ class RNNBase(Module):
         """Check and store a stack's configuration (every stack kind shares this; parameters are its own)."""
         name = type(self).__name__
         check_stack_args(name, input_size, hidden_size, num_layers, dropout)
+        if not (isinstance(fused, bool) or fused in ("step", "sequence")):
+            raise ValueError(f"{name}: expected fused to be True, False, 'step' or 'sequence', got {fused!r}")
         self.kind, self.mode = kind, kind.mode
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
@@ -180,7 +187,7 @@ class RNNBase(Module):
                 state = tuple(s[index] for s in initial)
                 outputs, final = run_time_loop(self.kind, layer_input, state, self.layer_weights(layer, direction),
                                                fused=self.fused, reverse=direction == 1, masks=masks)
-                directions.append(stack(outputs))
+                directions.append(outputs)
                 finals.append(final)
             layer_input = directions[0] if len(directions) == 1 else cat(directions, axis=2)
             if self.dropout and self.training and layer < self.num_layers - 1:

@@ -3,13 +3,23 @@
 ``CellKind`` names a cell's equations (RNN tanh/relu, LSTM, GRU in either form) and knows:
   * ``composed_step``: the step from Tensor ops (cell_math), reading like the equations;
   * ``project_inputs``: the input projection x W_ih^T (+ biases) for all time steps in one GEMM;
-  * ``fused_step``: the step as one graph node (fused_steps), given its slice of that projection.
-``run_time_loop`` owns the loop over time and its direction for both paths.
+  * ``fused_step``: the step as one graph node (fused_steps), given its slice of that projection;
+  * ``fused_sequence``: every step of the layer-direction as one graph node (fused_sequences).
+``run_time_loop`` owns the loop over time and its direction for every path, and ``uses_sequence_node``
+decides when a layer runs as one node.
 """
+from .. import kernels
+from ..autograd import stack
 from ..autograd.ops.movement import Unbind
 from . import cell_math
+from . import fused_sequences
 from . import fused_steps
 from .functional import linear
+
+SEQUENCE_NODE_MAX_WORK = 65536
+"""Largest B * G*H * H (multiply-adds of one step's recurrent product) that ``fused=True`` runs as one
+node per layer-direction: below it, Python's cost per step node exceeds the step's arithmetic, and
+compiled loops beat BLAS calls; above it, BLAS wins (measured with benchmarks/rnn_speed.py)."""
 
 
 class CellKind:
@@ -65,14 +75,52 @@ class CellKind:
         nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
         return (fused_steps.RNNStep.apply(xp, state[0], w_hh, nonlinearity=nonlinearity, **extra),)
 
+    @property
+    def has_sequence_node(self):
+        """Whether ``fused_sequence`` exists for this kind (not for the reset-before GRU)."""
+        return self.mode != "GRU" or self.reset_after
+
+    def fused_sequence(self, xp, state, weights, reverse=False):
+        """(hs (T, B, H), final state tuple) from the projected inputs xp (T, B, gates*H), as one graph node."""
+        w_hh, b_hh = weights[1], weights[3]
+        if self.mode == "LSTM":
+            hs, h, c = fused_sequences.LSTMSequence.apply(xp, state[0], state[1], w_hh, reverse=reverse)
+            return hs, (h, c)
+        if self.mode == "GRU":
+            inputs = (xp, state[0], w_hh) if b_hh is None else (xp, state[0], w_hh, b_hh)
+            hs, h = fused_sequences.GRUSequence.apply(*inputs, reverse=reverse)
+            return hs, (h,)
+        nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
+        hs, h = fused_sequences.RNNSequence.apply(xp, state[0], w_hh, nonlinearity=nonlinearity, reverse=reverse)
+        return hs, (h,)
+
+
+def uses_sequence_node(kind, fused, batch, hidden, masks=None):
+    """Whether a layer-direction runs as one graph node (else one node per step, or composed).
+
+    Never with ``lengths`` (masks) or for a kind without a sequence node; always with
+    ``fused="sequence"``; with ``fused=True`` when one step's recurrent product is at most
+    ``SEQUENCE_NODE_MAX_WORK`` multiply-adds and the kernels are compiled (under NUMBA_DISABLE_JIT
+    the loops would run as Python).
+    """
+    if fused not in (True, "sequence") or masks is not None or not kind.has_sequence_node:
+        return False
+    if fused == "sequence":
+        return True
+    small = batch * kind.gate_count * hidden * hidden <= SEQUENCE_NODE_MAX_WORK
+    return small and kernels.jit_enabled()
+
 
 def run_time_loop(kind, x, state, weights, fused=True, reverse=False, masks=None):
     """Run one layer in one direction over x (T, B, I) from ``state``.
 
-    Returns (outputs, final_state): outputs is the list of h_t in time order (the reverse
+    Returns (outputs, final_state): outputs (T, B, H) holds h_t in time order (the reverse
     direction stores each h_t at its own t, so both directions line up), final_state the state
     after the last step processed. ``masks[t]`` (B, 1) marks rows whose sequence is running at t.
+    ``fused``: True, "step", "sequence" or False, as documented on ``RNNBase``.
     """
+    if uses_sequence_node(kind, fused, x.shape[1], state[0].shape[-1], masks):
+        return kind.fused_sequence(kind.project_inputs(x, weights), state, weights, reverse)
     steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
     outputs = [None] * x.shape[0]
     if fused:
@@ -81,9 +129,9 @@ def run_time_loop(kind, x, state, weights, fused=True, reverse=False, masks=None
             state = kind.fused_step(inputs[t], state, weights, None if masks is None else masks[t],
                                     tape=tape, first_step=t == steps[0])
             outputs[t] = state[0]
-        return outputs, state
+        return stack(outputs), state
     inputs = Unbind.apply(x)
     for t in steps:
         state = kind.composed_step(inputs[t], state, weights, None if masks is None else masks[t])
         outputs[t] = state[0]
-    return outputs, state
+    return stack(outputs), state

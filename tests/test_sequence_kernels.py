@@ -1,0 +1,126 @@
+"""The whole-sequence kernels against their NumPy twins in tests/reference.py (forward and backward, both
+directions), and their backward against finite differences of their forward. Also runs with
+NUMBA_DISABLE_JIT=1 (from test_kernels.py)."""
+
+import numpy as np
+import pytest
+
+import reference as ref
+from test_kernels import DTYPES, assert_grad, numeric_grad, randn, up
+from tinygrad_rnn.kernels import sequences as seq
+
+SHAPES = [(1, 1, 1), (4, 2, 3), (3, 1, 7), (2, 5, 33)]  # (T, B, H)
+GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+
+
+def close(got, want, dtype, what):
+    assert got.dtype == dtype and got.shape == want.shape, f"{what}: {got.dtype} {got.shape} vs {want.shape}"
+    atol = 1e-12 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(got, want, rtol=0, atol=atol, err_msg=what)
+
+
+def make_inputs(kind, T, B, H, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    G = GATES[kind]
+    return dict(xp=randn(rng, (T, B, G * H), dtype), h0=randn(rng, (B, H), dtype, 0.5),
+                c0=randn(rng, (B, H), dtype, 0.5), w_hh=randn(rng, (G * H, H), dtype, 0.7),
+                b_hh=randn(rng, (G * H,), dtype, 0.3), dhs=randn(rng, (T, B, H), dtype),
+                dh_last=randn(rng, (B, H), dtype), dc_last=randn(rng, (B, H), dtype))
+
+
+def forward(kind, a, reverse):
+    """(saved arrays the backward reads, hs) from the kernel."""
+    T, B, H = a["dhs"].shape
+    w_t, like = np.ascontiguousarray(a["w_hh"].T), a["xp"]
+    hs = np.full((T, B, H), np.nan, like.dtype)
+    if kind == "lstm":
+        gates, cs, tanh_cs = np.full_like(like, np.nan), np.full_like(hs, np.nan), np.full_like(hs, np.nan)
+        seq.lstm_sequence_fwd(a["xp"], a["h0"], a["c0"], w_t, reverse, gates, cs, tanh_cs, hs)
+        return (gates, cs, tanh_cs, hs), hs
+    if kind == "gru":
+        gates, hps = np.full_like(like, np.nan), np.full_like(like, np.nan)
+        seq.gru_sequence_fwd(a["xp"], a["h0"], w_t, a["b_hh"], reverse, gates, hps, hs)
+        return (gates, hps, hs), hs
+    seq.rnn_sequence_fwd(a["xp"], a["h0"], w_t, reverse, kind == "rnn_relu", hs)
+    return (hs,), hs
+
+
+def backward(kind, a, saved, reverse):
+    """(dxp, dh0, [dc0,] dw_hh, [db_hh]) from the kernel."""
+    out = lambda like: np.full_like(like, np.nan)  # noqa: E731  (an unwritten element shows as nan)
+    if kind == "lstm":
+        grads = out(a["xp"]), out(a["h0"]), out(a["c0"]), out(a["w_hh"])
+        seq.lstm_sequence_bwd(*saved, a["h0"], a["c0"], a["w_hh"], a["dhs"], a["dh_last"], a["dc_last"], reverse,
+                              *grads)
+    elif kind == "gru":
+        grads = out(a["xp"]), out(a["h0"]), out(a["w_hh"]), out(a["b_hh"])
+        seq.gru_sequence_bwd(*saved, a["h0"], a["w_hh"], a["dhs"], a["dh_last"], reverse, *grads)
+    else:
+        grads = out(a["xp"]), out(a["h0"]), out(a["w_hh"])
+        seq.rnn_sequence_bwd(*saved, a["h0"], a["w_hh"], a["dhs"], a["dh_last"], reverse, kind == "rnn_relu",
+                             *grads)
+    return grads
+
+
+def reference(kind, a, saved, reverse):
+    """(forward results, backward results) of the reference, in float64 on the same values."""
+    u = {k: up(v) for k, v in a.items()}
+    s = [up(x) for x in saved]
+    if kind == "lstm":
+        return (ref.lstm_sequence_fwd(u["xp"], u["h0"], u["c0"], u["w_hh"], reverse),
+                ref.lstm_sequence_bwd(*s, u["h0"], u["c0"], u["w_hh"], u["dhs"], u["dh_last"], u["dc_last"], reverse))
+    if kind == "gru":
+        return (ref.gru_sequence_fwd(u["xp"], u["h0"], u["w_hh"], u["b_hh"], reverse),
+                ref.gru_sequence_bwd(*s, u["h0"], u["w_hh"], u["dhs"], u["dh_last"], reverse))
+    relu = kind == "rnn_relu"
+    return ((ref.rnn_sequence_fwd(u["xp"], u["h0"], u["w_hh"], reverse, relu),),
+            ref.rnn_sequence_bwd(*s, u["h0"], u["w_hh"], u["dhs"], u["dh_last"], reverse, relu))
+
+
+@pytest.mark.parametrize("kind", GATES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("T,B,H", SHAPES)
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_sequence_kernels_match_reference(kind, dtype, T, B, H, reverse):
+    a = make_inputs(kind, T, B, H, dtype, seed=T * 100 + B * 10 + H)
+    saved, _ = forward(kind, a, reverse)
+    want_fwd, want_bwd = reference(kind, a, saved, reverse)
+    for k, (got, want) in enumerate(zip(saved, want_fwd)):
+        close(got, want, dtype, f"{kind} forward output {k}")
+    for k, (got, want) in enumerate(zip(backward(kind, a, saved, reverse), want_bwd)):
+        close(got, want, dtype, f"{kind} backward output {k}")
+
+
+@pytest.mark.parametrize("kind", GATES)
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_sequence_backward_matches_finite_differences(kind, reverse):
+    """d/d(inputs) of  sum(dhs * hs) + sum(dh_last * h_last) (+ sum(dc_last * c_last))  in float64."""
+    a = make_inputs(kind, 3, 2, 2, np.float64, seed=7)
+    if kind == "rnn_relu":
+        a["xp"] += np.where(a["xp"] >= 0, 1.0, -1.0)    # away from relu's kink
+    last = 0 if reverse else -1
+
+    def loss():
+        saved, hs = forward(kind, a, reverse)
+        total = np.sum(a["dhs"] * hs) + np.sum(a["dh_last"] * hs[last])
+        if kind == "lstm":
+            total += np.sum(a["dc_last"] * saved[1][last])
+        return float(total)
+
+    names = ["xp", "h0"] + (["c0"] if kind == "lstm" else []) + ["w_hh"] + (["b_hh"] if kind == "gru" else [])
+    numeric = {name: numeric_grad(loss, a[name]) for name in names}
+    analytic = backward(kind, a, forward(kind, a, reverse)[0], reverse)
+    for name, grad in zip(names, analytic):
+        assert_grad(f"{kind} {name}", grad, numeric[name])
+
+
+def test_sequence_kernels_reject_wrong_shapes():
+    a = make_inputs("lstm", 3, 2, 4, np.float64)
+    hs = np.empty((3, 2, 4))
+    with pytest.raises(ValueError, match=r"^lstm_sequence_fwd: expected w_hh_t of shape \(H, 4H\)$"):
+        seq.lstm_sequence_fwd(a["xp"], a["h0"], a["c0"], a["w_hh"], False, np.empty_like(a["xp"]), hs, hs.copy(),
+                              hs.copy())
+    with pytest.raises(ValueError, match=r"^rnn_sequence_fwd: expected xp of shape \(T, B, H\)$"):
+        seq.rnn_sequence_fwd(a["xp"], a["h0"], np.eye(4), False, False, hs)
+    with pytest.raises(ValueError, match=r"^add_product: expected w of shape \(K, N\)$"):
+        seq.add_product(np.ones((1, 3)), np.ones((2, 3)), np.zeros((1, 3)))

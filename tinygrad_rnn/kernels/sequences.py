@@ -1,0 +1,279 @@
+"""A whole recurrent layer-direction in one kernel call: the loop over time compiled, for small steps.
+
+When a step's work is tiny (min-char-rnn: batch 1, hidden 100), the arithmetic of a step takes a few
+microseconds and the Python around it (a graph node, a BLAS call, a kernel call, each way) takes
+ten times that. These kernels run every step of one layer in one direction, forward or backward,
+inside one compiled loop; the step math is the one-step kernels of :mod:`.cells`, and the recurrent
+products are plain loops (``add_product``, ``add_weight_grad``), which at these sizes cost what a
+BLAS call does. For larger steps BLAS wins and the one-node-per-step path is used instead.
+
+The input projection xp = x W_ih^T + b_ih (+ b_hh) is computed outside for all steps at once.
+Shapes: xp (T, B, G*H) with G = 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n); h0, c0 (B, H);
+``w_hh`` (G*H, H) as PyTorch stores it; ``w_hh_t`` = its transpose, C-contiguous. Outputs hs (T, B, H)
+hold h_t at its own t in both directions: with ``reverse`` the loop runs t = T-1, ..., 0.
+
+RNN:   h_t = act(xp_t + h_{t-1} W_hh^T),  act = tanh or relu
+LSTM:  pre_t = xp_t + h_{t-1} W_hh^T;  (c_t, h_t) = lstm_fwd(pre_t, c_{t-1})
+GRU:   hp_t = h_{t-1} W_hh^T + b_hh;   h_t = gru_fwd(xp_t, hp_t, h_{t-1})   (PyTorch's form)
+
+Backward walks the same steps the other way: for each step, dh_t (from the next step plus
+``dhs[t]``) goes through the step's backward kernel to dpre_t, then dh_{t-1} = dpre_t W_hh and
+dW_hh += dpre_t^T h_{t-1}. It returns d xp (T, B, G*H), d h0 (and d c0), d W_hh (and d b_hh).
+
+>>> import numpy as np
+>>> T, B, H = 3, 1, 2
+>>> xp = np.zeros((T, B, H)); xp[0] = 1.0
+>>> hs = np.empty((T, B, H))
+>>> rnn_sequence_fwd(xp, np.zeros((B, H)), np.eye(H), False, False, hs)  # h_t = tanh(xp_t + h_{t-1})
+>>> np.round(hs[:, 0, 0], 4)
+array([0.7616, 0.642 , 0.5663])
+"""
+
+import numpy as np
+
+from tinygrad_rnn.kernels.cells import (gru_bwd, gru_fwd, lstm_bwd, lstm_fwd, rnn_relu_bwd, rnn_relu_fwd,
+                                        rnn_tanh_bwd, rnn_tanh_fwd)
+from tinygrad_rnn.kernels.policy import kernel
+
+# --- the recurrent products as loops -----------------------------------------------------------
+
+
+@kernel
+def add_product(a, w, out):
+    """out += a @ w;  a (B, K), w (K, N), out (B, N).
+
+    Written as rows of ``w`` scaled and added (no reduction in the inner loop), so it vectorises
+    without reordering any sum.
+
+    >>> out = np.ones((1, 2)); add_product(np.array([[1.0, 2.0]]), np.eye(2), out); out
+    array([[2., 3.]])
+    """
+    B, K = a.shape
+    N = out.shape[1]
+    if w.shape != (K, N):
+        raise ValueError("add_product: expected w of shape (K, N)")
+    if out.shape != (B, N):
+        raise ValueError("add_product: expected out of shape (B, N)")
+    for b in range(B):
+        out_b = out[b]
+        for k in range(K):
+            a_bk = a[b, k]
+            w_k = w[k]
+            for j in range(N):
+                out_b[j] += a_bk * w_k[j]
+
+
+@kernel
+def add_weight_grad(d, h, dw):
+    """dw += d^T @ h;  d (B, N), h (B, K), dw (N, K): a weight gradient summed over the batch.
+
+    >>> dw = np.zeros((2, 2)); add_weight_grad(np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]]), dw); dw
+    array([[3., 4.],
+           [6., 8.]])
+    """
+    B, N = d.shape
+    K = h.shape[1]
+    if h.shape != (B, K):
+        raise ValueError("add_weight_grad: expected h of shape (B, K)")
+    if dw.shape != (N, K):
+        raise ValueError("add_weight_grad: expected dw of shape (N, K)")
+    for b in range(B):
+        h_b = h[b]
+        for j in range(N):
+            d_bj = d[b, j]
+            dw_j = dw[j]
+            for k in range(K):
+                dw_j[k] += d_bj * h_b[k]
+
+
+@kernel
+def _step_at(s, T, reverse):
+    """The time index of the s-th step processed: s, or T-1-s in the reverse direction."""
+    return T - 1 - s if reverse else s
+
+
+# --- RNN -----------------------------------------------------------------------------------------
+
+
+@kernel
+def rnn_sequence_fwd(xp, h0, w_hh_t, reverse, relu, hs_out):
+    """h_t = act(xp_t + h_{t-1} W_hh^T) for every t; hs_out[t] = h_t.
+
+    xp, hs_out (T, B, H); h0 (B, H); w_hh_t (H, H) = W_hh^T; act = relu if ``relu`` else tanh.
+    """
+    T, B, H = hs_out.shape
+    if xp.shape != (T, B, H):
+        raise ValueError("rnn_sequence_fwd: expected xp of shape (T, B, H)")
+    if h0.shape != (B, H):
+        raise ValueError("rnn_sequence_fwd: expected h0 of shape (B, H)")
+    if w_hh_t.shape != (H, H):
+        raise ValueError("rnn_sequence_fwd: expected w_hh_t of shape (H, H)")
+    h_prev = h0
+    for s in range(T):
+        t = _step_at(s, T, reverse)
+        h = hs_out[t]
+        h[:, :] = xp[t]
+        add_product(h_prev, w_hh_t, h)         # pre_t, activated in place below
+        if relu:
+            rnn_relu_fwd(h, h)
+        else:
+            rnn_tanh_fwd(h, h)
+        h_prev = h
+
+
+@kernel
+def rnn_sequence_bwd(hs, h0, w_hh, dhs, dh_last, reverse, relu, dxp_out, dh0_out, dw_out):
+    """Backward of :func:`rnn_sequence_fwd`.
+
+    hs, dhs, dxp_out (T, B, H); h0, dh_last, dh0_out (B, H); w_hh, dw_out (H, H). ``dh_last`` is the
+    gradient of the state after the last step processed; ``dhs`` that of each output.
+    """
+    T, B, H = hs.shape
+    if dhs.shape != (T, B, H):
+        raise ValueError("rnn_sequence_bwd: expected dhs of shape (T, B, H)")
+    if dxp_out.shape != (T, B, H):
+        raise ValueError("rnn_sequence_bwd: expected dxp_out of shape (T, B, H)")
+    if dh_last.shape != (B, H) or dh0_out.shape != (B, H) or h0.shape != (B, H):
+        raise ValueError("rnn_sequence_bwd: expected h0, dh_last and dh0_out of shape (B, H)")
+    if w_hh.shape != (H, H) or dw_out.shape != (H, H):
+        raise ValueError("rnn_sequence_bwd: expected w_hh and dw_out of shape (H, H)")
+    dh = dh0_out                                   # the running d h_t; ends as d h0
+    dh[:, :] = dh_last
+    dw_out[:, :] = 0
+    for s in range(T - 1, -1, -1):
+        t = _step_at(s, T, reverse)
+        h_prev = h0 if s == 0 else hs[_step_at(s - 1, T, reverse)]
+        dh += dhs[t]
+        dpre = dxp_out[t]
+        if relu:
+            rnn_relu_bwd(hs[t], dh, dpre)
+        else:
+            rnn_tanh_bwd(hs[t], dh, dpre)
+        add_weight_grad(dpre, h_prev, dw_out)
+        dh[:, :] = 0
+        add_product(dpre, w_hh, dh)
+
+
+# --- LSTM ----------------------------------------------------------------------------------------
+
+
+@kernel
+def lstm_sequence_fwd(xp, h0, c0, w_hh_t, reverse, gates_out, cs_out, tanh_cs_out, hs_out):
+    """Every LSTM step: gates_out[t], cs_out[t], tanh_cs_out[t], hs_out[t] as :func:`lstm_fwd` gives them.
+
+    xp, gates_out (T, B, 4H); h0, c0 (B, H); w_hh_t (H, 4H); cs_out, tanh_cs_out, hs_out (T, B, H).
+    """
+    T, B, H = hs_out.shape
+    if xp.shape != (T, B, 4 * H) or gates_out.shape != (T, B, 4 * H):
+        raise ValueError("lstm_sequence_fwd: expected xp and gates_out of shape (T, B, 4H)")
+    if cs_out.shape != (T, B, H) or tanh_cs_out.shape != (T, B, H):
+        raise ValueError("lstm_sequence_fwd: expected cs_out and tanh_cs_out of shape (T, B, H)")
+    if h0.shape != (B, H) or c0.shape != (B, H):
+        raise ValueError("lstm_sequence_fwd: expected h0 and c0 of shape (B, H)")
+    if w_hh_t.shape != (H, 4 * H):
+        raise ValueError("lstm_sequence_fwd: expected w_hh_t of shape (H, 4H)")
+    h_prev, c_prev = h0, c0
+    for s in range(T):
+        t = _step_at(s, T, reverse)
+        gates = gates_out[t]
+        gates[:, :] = xp[t]
+        add_product(h_prev, w_hh_t, gates)     # pre_t, turned into the gates in place
+        lstm_fwd(gates, c_prev, gates, cs_out[t], hs_out[t], tanh_cs_out[t])
+        h_prev, c_prev = hs_out[t], cs_out[t]
+
+
+@kernel
+def lstm_sequence_bwd(gates, cs, tanh_cs, hs, h0, c0, w_hh, dhs, dh_last, dc_last, reverse,
+                      dxp_out, dh0_out, dc0_out, dw_out):
+    """Backward of :func:`lstm_sequence_fwd`.
+
+    gates, dxp_out (T, B, 4H); cs, tanh_cs, hs, dhs (T, B, H); h0, c0, dh_last, dc_last, dh0_out,
+    dc0_out (B, H); w_hh, dw_out (4H, H).
+    """
+    T, B, H = hs.shape
+    if gates.shape != (T, B, 4 * H) or dxp_out.shape != (T, B, 4 * H):
+        raise ValueError("lstm_sequence_bwd: expected gates and dxp_out of shape (T, B, 4H)")
+    if cs.shape != (T, B, H) or tanh_cs.shape != (T, B, H) or dhs.shape != (T, B, H):
+        raise ValueError("lstm_sequence_bwd: expected cs, tanh_cs and dhs of shape (T, B, H)")
+    if w_hh.shape != (4 * H, H) or dw_out.shape != (4 * H, H):
+        raise ValueError("lstm_sequence_bwd: expected w_hh and dw_out of shape (4H, H)")
+    if dc0_out.shape != (B, H) or dh0_out.shape != (B, H):
+        raise ValueError("lstm_sequence_bwd: expected dh0_out and dc0_out of shape (B, H)")
+    dh, dc = dh0_out, dc0_out                      # the running d h_t, d c_t; they end as d h0, d c0
+    dh[:, :] = dh_last
+    dc[:, :] = dc_last
+    dw_out[:, :] = 0
+    for s in range(T - 1, -1, -1):
+        t = _step_at(s, T, reverse)
+        if s == 0:
+            h_prev, c_prev = h0, c0
+        else:
+            h_prev, c_prev = hs[_step_at(s - 1, T, reverse)], cs[_step_at(s - 1, T, reverse)]
+        dh += dhs[t]
+        dpre = dxp_out[t]
+        lstm_bwd(gates[t], c_prev, tanh_cs[t], dh, dc, dpre, dc)   # dc becomes d c_{t-1}
+        add_weight_grad(dpre, h_prev, dw_out)
+        dh[:, :] = 0
+        add_product(dpre, w_hh, dh)
+
+
+# --- GRU (PyTorch's form) ------------------------------------------------------------------------
+
+
+@kernel
+def gru_sequence_fwd(xp, h0, w_hh_t, b_hh, reverse, gates_out, hps_out, hs_out):
+    """Every GRU step: hps_out[t] = h_{t-1} W_hh^T + b_hh, then :func:`gru_fwd`.
+
+    xp, gates_out, hps_out (T, B, 3H); h0 (B, H); w_hh_t (H, 3H); b_hh (3H,) (zeros without bias);
+    hs_out (T, B, H).
+    """
+    T, B, H = hs_out.shape
+    if xp.shape != (T, B, 3 * H) or gates_out.shape != (T, B, 3 * H) or hps_out.shape != (T, B, 3 * H):
+        raise ValueError("gru_sequence_fwd: expected xp, gates_out and hps_out of shape (T, B, 3H)")
+    if h0.shape != (B, H):
+        raise ValueError("gru_sequence_fwd: expected h0 of shape (B, H)")
+    if w_hh_t.shape != (H, 3 * H) or b_hh.shape != (3 * H,):
+        raise ValueError("gru_sequence_fwd: expected w_hh_t of shape (H, 3H) and b_hh of shape (3H,)")
+    h_prev = h0
+    for s in range(T):
+        t = _step_at(s, T, reverse)
+        hp = hps_out[t]
+        for b in range(B):
+            hp[b] = b_hh
+        add_product(h_prev, w_hh_t, hp)
+        gru_fwd(xp[t], hp, h_prev, gates_out[t], hs_out[t])
+        h_prev = hs_out[t]
+
+
+@kernel
+def gru_sequence_bwd(gates, hps, hs, h0, w_hh, dhs, dh_last, reverse, dxp_out, dh0_out, dw_out, db_hh_out):
+    """Backward of :func:`gru_sequence_fwd`; d b_hh is the sum over steps and batch of d hp.
+
+    gates, hps, dxp_out (T, B, 3H); hs, dhs (T, B, H); h0, dh_last, dh0_out (B, H);
+    w_hh, dw_out (3H, H); db_hh_out (3H,).
+    """
+    T, B, H = hs.shape
+    if gates.shape != (T, B, 3 * H) or hps.shape != (T, B, 3 * H) or dxp_out.shape != (T, B, 3 * H):
+        raise ValueError("gru_sequence_bwd: expected gates, hps and dxp_out of shape (T, B, 3H)")
+    if dhs.shape != (T, B, H):
+        raise ValueError("gru_sequence_bwd: expected dhs of shape (T, B, H)")
+    if w_hh.shape != (3 * H, H) or dw_out.shape != (3 * H, H) or db_hh_out.shape != (3 * H,):
+        raise ValueError("gru_sequence_bwd: expected w_hh, dw_out of shape (3H, H) and db_hh_out (3H,)")
+    if dh0_out.shape != (B, H):
+        raise ValueError("gru_sequence_bwd: expected dh0_out of shape (B, H)")
+    dh = dh0_out                                   # the running d h_t; ends as d h0
+    dh[:, :] = dh_last
+    dw_out[:, :] = 0
+    db_hh_out[:] = 0
+    dhp = np.empty((B, 3 * H), dh.dtype)
+    dh_prev = np.empty((B, H), dh.dtype)
+    for s in range(T - 1, -1, -1):
+        t = _step_at(s, T, reverse)
+        h_prev = h0 if s == 0 else hs[_step_at(s - 1, T, reverse)]
+        dh += dhs[t]
+        gru_bwd(gates[t], hps[t], h_prev, dh, dxp_out[t], dhp, dh_prev)
+        add_product(dhp, w_hh, dh_prev)
+        add_weight_grad(dhp, h_prev, dw_out)
+        for b in range(B):
+            db_hh_out += dhp[b]
+        dh[:, :] = dh_prev

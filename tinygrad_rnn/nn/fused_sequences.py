@@ -1,0 +1,94 @@
+"""One graph node for all time steps of one layer in one direction, for steps too small to pay for a node each.
+
+Each Function takes the hoisted input projection ``xp`` (T, B, G*H) of the whole sequence, the
+initial state and the recurrent weights, and returns every step's h (T, B, H) plus the final state.
+Its forward and backward are one call each to the compiled time loops of
+:mod:`tinygrad_rnn.kernels.sequences`, which reuse the one-step gate kernels; the numbers are those
+of the one-node-per-step path (:mod:`.fused_steps`), which the tests check to 1e-12 in float64.
+Backpropagation through time happens inside this node's backward instead of in the engine.
+"""
+import numpy as np
+
+from .. import kernels
+from ..autograd import Function
+
+
+def _contiguous(*arrays):
+    return [np.ascontiguousarray(a) for a in arrays]
+
+
+def _grad_or_zeros(grad, like):
+    return np.zeros_like(like) if grad is None else np.ascontiguousarray(grad)
+
+
+def _final(hs, reverse):
+    """The state after the last step processed: h_{T-1}, or h_0 in the reverse direction (a copy)."""
+    return (hs[0] if reverse else hs[-1]).copy()
+
+
+class RNNSequence(Function):
+    """h_t = act(xp_t + h_{t-1} W_hh^T) for every t, act = tanh or relu.  Returns (hs, h_last)."""
+
+    def forward(self, xp, h0, w_hh, nonlinearity="tanh", reverse=False):
+        xp, h0, w_hh = _contiguous(xp, h0, w_hh)
+        hs = np.empty_like(xp)
+        relu = nonlinearity == "relu"
+        kernels.rnn_sequence_fwd(xp, h0, np.ascontiguousarray(w_hh.T), reverse, relu, hs)
+        self.hs, self.h0, self.w_hh, self.relu, self.reverse = hs, h0, w_hh, relu, reverse
+        return hs, _final(hs, reverse)
+
+    def backward(self, dhs, dh_last):
+        dxp, dh0, dw = np.empty_like(self.hs), np.empty_like(self.h0), np.empty_like(self.w_hh)
+        kernels.rnn_sequence_bwd(self.hs, self.h0, self.w_hh, _grad_or_zeros(dhs, self.hs),
+                                 _grad_or_zeros(dh_last, self.h0), self.reverse, self.relu, dxp, dh0, dw)
+        return dxp, dh0, dw
+
+
+class LSTMSequence(Function):
+    """Every LSTM step (gates i, f, g, o stacked in ``xp`` (T, B, 4H) as PyTorch).
+
+    pre_t = xp_t + h_{t-1} W_hh^T;  i, f, o = sig(.), g = tanh(.);  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
+    Returns (hs, h_last, c_last).
+    """
+
+    def forward(self, xp, h0, c0, w_hh, reverse=False):
+        xp, h0, c0, w_hh = _contiguous(xp, h0, c0, w_hh)
+        T, B, H = xp.shape[0], h0.shape[0], h0.shape[1]
+        gates = np.empty_like(xp)
+        cs, tanh_cs, hs = (np.empty((T, B, H), xp.dtype) for _ in range(3))
+        kernels.lstm_sequence_fwd(xp, h0, c0, np.ascontiguousarray(w_hh.T), reverse, gates, cs, tanh_cs, hs)
+        self.gates, self.cs, self.tanh_cs, self.hs = gates, cs, tanh_cs, hs
+        self.h0, self.c0, self.w_hh, self.reverse = h0, c0, w_hh, reverse
+        return hs, _final(hs, reverse), _final(cs, reverse)
+
+    def backward(self, dhs, dh_last, dc_last):
+        dxp, dh0, dc0, dw = (np.empty_like(self.gates), np.empty_like(self.h0), np.empty_like(self.c0),
+                             np.empty_like(self.w_hh))
+        kernels.lstm_sequence_bwd(self.gates, self.cs, self.tanh_cs, self.hs, self.h0, self.c0, self.w_hh,
+                                  _grad_or_zeros(dhs, self.hs), _grad_or_zeros(dh_last, self.h0),
+                                  _grad_or_zeros(dc_last, self.c0), self.reverse, dxp, dh0, dc0, dw)
+        return dxp, dh0, dc0, dw
+
+
+class GRUSequence(Function):
+    """Every GRU step in PyTorch's form (gates r, z, n; ``xp`` = x W_ih^T + b_ih, (T, B, 3H)).
+
+    hp_t = h_{t-1} W_hh^T + b_hh;  r, z = sig(xp + hp);  n = tanh(xp_n + r hp_n);  h_t = (1 - z) n + z h_{t-1}
+    ``b_hh`` may be None (bias=False). Returns (hs, h_last).
+    """
+
+    def forward(self, xp, h0, w_hh, b_hh=None, reverse=False):
+        xp, h0, w_hh = _contiguous(xp, h0, w_hh)
+        bias = np.zeros(w_hh.shape[0], xp.dtype) if b_hh is None else np.ascontiguousarray(b_hh)
+        T, B, H = xp.shape[0], h0.shape[0], h0.shape[1]
+        gates, hps, hs = np.empty_like(xp), np.empty_like(xp), np.empty((T, B, H), xp.dtype)
+        kernels.gru_sequence_fwd(xp, h0, np.ascontiguousarray(w_hh.T), bias, reverse, gates, hps, hs)
+        self.gates, self.hps, self.hs, self.h0, self.w_hh, self.reverse = gates, hps, hs, h0, w_hh, reverse
+        return hs, _final(hs, reverse)
+
+    def backward(self, dhs, dh_last):
+        dxp, dh0, dw = np.empty_like(self.gates), np.empty_like(self.h0), np.empty_like(self.w_hh)
+        db = np.empty(self.w_hh.shape[0], self.w_hh.dtype)
+        kernels.gru_sequence_bwd(self.gates, self.hps, self.hs, self.h0, self.w_hh, _grad_or_zeros(dhs, self.hs),
+                                 _grad_or_zeros(dh_last, self.h0), self.reverse, dxp, dh0, dw, db)
+        return (dxp, dh0, dw) if len(self.needs_input_grad) == 3 else (dxp, dh0, dw, db)
