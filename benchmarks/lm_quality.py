@@ -217,9 +217,11 @@ class TorchSide:
 
 
 # ------------------------------------------------------------------------------------------ training
-def train(side, train_ids, budget, label):
-    """Train ``side`` until the budget is used; returns figures of the run (train loss every 50 steps)."""
+def train(side, train_ids, budget, label, val_ids=None, val_every=None):
+    """Train ``side`` until the budget is used; returns figures of the run (train loss every 50 steps, and
+    with ``val_every`` the validation loss every that many steps; evaluation time is not training time)."""
     from tinygrad_rnn.data import TBPTTBatcher
+    from tinygrad_rnn.training import evaluate
     batcher = TBPTTBatcher(train_ids, BATCH, SEQ_LEN)
     tokens_per_step = BATCH * SEQ_LEN
     steps, tokens, seconds, curve, window_losses = 0, 0, 0.0, [], []
@@ -241,6 +243,12 @@ def train(side, train_ids, budget, label):
             curve.append({"step": steps, "tokens": tokens, "seconds": round(seconds, 2),
                           "train_nats": round(float(np.mean(window_losses)), 4)})
             window_losses = []
+        if val_every and steps % val_every == 0:
+            paused = time.perf_counter()
+            val = evaluate(side.lm(), val_ids, chunk_len=EVAL_CHUNK)
+            curve.append({"step": steps, "tokens": tokens, "seconds": round(seconds, 2), "val_nats": round(val, 4)})
+            print(f"  {label}: step {steps}  validation {val:.4f} nats/char", file=sys.stderr, flush=True)
+            start += time.perf_counter() - paused
         if seconds - last_report >= REPORT_EVERY_S:
             last_report = seconds
             print(f"  {label}: step {steps}  {tokens / 1e6:.2f}M tokens  {seconds:.0f} s  loss {loss:.3f}  "
@@ -249,7 +257,8 @@ def train(side, train_ids, budget, label):
     return {"steps": steps, "tokens": tokens, "train_seconds": seconds,
             "tokens_per_s": tokens / seconds if seconds else None, "epochs": tokens / (len(batcher) *
                                                                                  tokens_per_step),
-            "last_train_nats": curve[-1]["train_nats"] if curve else None, "curve": curve}
+            "last_train_nats": next((c["train_nats"] for c in reversed(curve) if "train_nats" in c), None),
+            "curve": curve}
 
 
 def score(side, val_ids, vocab, torch_side=None):
@@ -267,9 +276,9 @@ def score(side, val_ids, vocab, torch_side=None):
     return figures
 
 
-def run_one(side, train_ids, val_ids, vocab, budget, label, torch_side):
+def run_one(side, train_ids, val_ids, vocab, budget, label, torch_side, val_every=None):
     print(f"\n--- {label}: training for {budget.describe()}", flush=True)
-    figures = train(side, train_ids, budget, label)
+    figures = train(side, train_ids, budget, label, val_ids, val_every)
     figures.update(score(side, val_ids, vocab, torch_side))
     figures.update(label=label, impl=side.name, budget=budget.describe())
     print(f"{label}: {figures['tokens'] / 1e6:.2f}M tokens in {figures['train_seconds']:.0f} s "
@@ -298,6 +307,9 @@ def parse_args():
     p.add_argument("--no-equal-tokens", action="store_true",
                    help="with --minutes and --torch: skip PyTorch's run at the token count ours reached")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+    p.add_argument("--val-every", type=int, metavar="STEPS",
+                   help="also score the validation split every STEPS steps (a learning curve; the time it "
+                        "takes is not counted as training time)")
     p.add_argument("--out", help="JSON file (default: benchmarks/results/lm_quality_<cell>_<layers>x<hidden>.json)")
     args = p.parse_args()
     if args.tokens is None and args.minutes is None:
@@ -339,10 +351,10 @@ def main():
     runs = []
     scorer = TorchSide(torch, fresh_model()) if torch is not None else None   # PyTorch's evaluator
     if not args.torch_only:
-        runs.append(run_one(Ours(fresh_model()), train_ids, val_ids, vocab, budget, "ours", scorer))
+        runs.append(run_one(Ours(fresh_model()), train_ids, val_ids, vocab, budget, "ours", scorer, args.val_every))
     if torch is not None:
         side = TorchSide(torch, fresh_model())
-        runs.append(run_one(side, train_ids, val_ids, vocab, budget, "torch", side))
+        runs.append(run_one(side, train_ids, val_ids, vocab, budget, "torch", side, args.val_every))
         if not args.torch_only and args.minutes is not None and not args.no_equal_tokens:
             equal = Budget(tokens=runs[0]["tokens"])
             side = TorchSide(torch, fresh_model())
