@@ -1,6 +1,7 @@
 """The whole-sequence kernels against their NumPy twins in tests/reference.py (forward and backward, both
-directions), and their backward against finite differences of their forward. Also runs with
-NUMBA_DISABLE_JIT=1 (from test_kernels.py)."""
+directions; the weight gradients formed from the kernels' per-step gradients as nn/fused_sequences.py forms
+them), and their backward against finite differences of their forward. Also runs with NUMBA_DISABLE_JIT=1
+(from test_kernels.py)."""
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import pytest
 import reference as ref
 from test_kernels import DTYPES, assert_grad, numeric_grad, randn, up
 from tinygrad_rnn.kernels import sequences as seq
+from tinygrad_rnn.nn.fused_sequences import recurrent_weight_grad
 
 SHAPES = [(1, 1, 1), (4, 2, 3), (3, 1, 7), (2, 5, 33)]  # (T, B, H)
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
@@ -29,7 +31,7 @@ def make_inputs(kind, T, B, H, dtype, seed=0):
 
 
 def forward(kind, a, reverse):
-    """(saved arrays the backward reads, hs) from the kernel."""
+    """(the forward's outputs, the last being hs; hs) from the kernel."""
     T, B, H = a["dhs"].shape
     w_t, like = np.ascontiguousarray(a["w_hh"].T), a["xp"]
     hs = np.full((T, B, H), np.nan, like.dtype)
@@ -46,20 +48,21 @@ def forward(kind, a, reverse):
 
 
 def backward(kind, a, saved, reverse):
-    """(dxp, dh0, [dc0,] dw_hh, [db_hh]) from the kernel."""
+    """(dxp, dh0, [dc0,] dw_hh, [db_hh]): the kernel's, with d W_hh (and d b_hh) formed from its per-step
+    gradients as the Functions of nn/fused_sequences.py form them."""
     out = lambda like: np.full_like(like, np.nan)  # noqa: E731  (an unwritten element shows as nan)
+    hs = saved[-1]
     if kind == "lstm":
-        grads = out(a["xp"]), out(a["h0"]), out(a["c0"]), out(a["w_hh"])
-        seq.lstm_sequence_bwd(*saved, a["h0"], a["c0"], a["w_hh"], a["dhs"], a["dh_last"], a["dc_last"], reverse,
-                              *grads)
-    elif kind == "gru":
-        grads = out(a["xp"]), out(a["h0"]), out(a["w_hh"]), out(a["b_hh"])
-        seq.gru_sequence_bwd(*saved, a["h0"], a["w_hh"], a["dhs"], a["dh_last"], reverse, *grads)
-    else:
-        grads = out(a["xp"]), out(a["h0"]), out(a["w_hh"])
-        seq.rnn_sequence_bwd(*saved, a["h0"], a["w_hh"], a["dhs"], a["dh_last"], reverse, kind == "rnn_relu",
-                             *grads)
-    return grads
+        grads = out(a["xp"]), out(a["h0"]), out(a["c0"])
+        seq.lstm_sequence_bwd(*saved[:3], a["c0"], a["w_hh"], a["dhs"], a["dh_last"], a["dc_last"], reverse, *grads)
+        return (*grads, recurrent_weight_grad(grads[0], hs, a["h0"], reverse))
+    if kind == "gru":
+        dxp, dhps, dh0 = out(a["xp"]), out(a["xp"]), out(a["h0"])
+        seq.gru_sequence_bwd(*saved, a["h0"], a["w_hh"], a["dhs"], a["dh_last"], reverse, dxp, dhps, dh0)
+        return dxp, dh0, recurrent_weight_grad(dhps, hs, a["h0"], reverse), dhps.sum(axis=(0, 1))
+    grads = out(a["xp"]), out(a["h0"])
+    seq.rnn_sequence_bwd(hs, a["w_hh"], a["dhs"], a["dh_last"], reverse, kind == "rnn_relu", *grads)
+    return (*grads, recurrent_weight_grad(grads[0], hs, a["h0"], reverse))
 
 
 def reference(kind, a, saved, reverse):

@@ -41,7 +41,7 @@ _HOME = {
     "gru_fwd": "cells", "gru_bwd": "cells",
     "gru_rb_gates_fwd": "cells", "gru_rb_out_fwd": "cells",
     "gru_rb_out_bwd": "cells", "gru_rb_gates_bwd": "cells",
-    "add_product": "sequences", "add_weight_grad": "sequences",
+    "add_product": "sequences",
     "rnn_sequence_fwd": "sequences", "rnn_sequence_bwd": "sequences",
     "lstm_sequence_fwd": "sequences", "lstm_sequence_bwd": "sequences",
     "gru_sequence_fwd": "sequences", "gru_sequence_bwd": "sequences",

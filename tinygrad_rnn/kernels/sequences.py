@@ -4,8 +4,8 @@ When a step's work is tiny (min-char-rnn: batch 1, hidden 100), the arithmetic o
 microseconds and the Python around it (a graph node, a BLAS call, a kernel call, each way) takes
 ten times that. These kernels run every step of one layer in one direction, forward or backward,
 inside one compiled loop; the step math is the one-step kernels of :mod:`.cells`, and the recurrent
-products are plain loops (``add_product``, ``add_weight_grad``), which at these sizes cost what a
-BLAS call does. For larger steps BLAS wins and the one-node-per-step path is used instead.
+products are plain loops (``add_product``), which at these sizes cost what a BLAS call does. For
+larger steps BLAS wins and the one-node-per-step path is used instead.
 
 The input projection xp = x W_ih^T + b_ih (+ b_hh) is computed outside for all steps at once.
 Shapes: xp (T, B, G*H) with G = 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n); h0, c0 (B, H);
@@ -17,8 +17,10 @@ LSTM:  pre_t = xp_t + h_{t-1} W_hh^T;  (c_t, h_t) = lstm_fwd(pre_t, c_{t-1})
 GRU:   hp_t = h_{t-1} W_hh^T + b_hh;   h_t = gru_fwd(xp_t, hp_t, h_{t-1})   (PyTorch's form)
 
 Backward walks the same steps the other way: for each step, dh_t (from the next step plus
-``dhs[t]``) goes through the step's backward kernel to dpre_t, then dh_{t-1} = dpre_t W_hh and
-dW_hh += dpre_t^T h_{t-1}. It returns d xp (T, B, G*H), d h0 (and d c0), d W_hh (and d b_hh).
+``dhs[t]``) goes through the step's backward kernel to dpre_t, then dh_{t-1} = dpre_t W_hh. It
+returns d xp (T, B, G*H) and d h0 (and d c0; the GRU also every step's d hp). The weight gradient
+dW_hh = sum_t dpre_t^T h_{t-1} does not depend on the order of the steps, so the caller forms it
+after the loop as one GEMM over all steps, in BLAS.
 
 >>> import numpy as np
 >>> T, B, H = 3, 1, 2
@@ -42,8 +44,8 @@ from tinygrad_rnn.kernels.policy import kernel
 def add_product(a, w, out):
     """out += a @ w;  a (B, K), w (K, N), out (B, N).
 
-    Written as rows of ``w`` scaled and added (no reduction in the inner loop), so it vectorises
-    without reordering any sum.
+    Written as rows of ``w`` scaled and added, four rows per pass over ``out`` (no reduction in the
+    inner loop, so it vectorises; four rows at a time quarter the loads and stores of ``out``).
 
     >>> out = np.ones((1, 2)); add_product(np.array([[1.0, 2.0]]), np.eye(2), out); out
     array([[2., 3.]])
@@ -54,36 +56,19 @@ def add_product(a, w, out):
         raise ValueError("add_product: expected w of shape (K, N)")
     if out.shape != (B, N):
         raise ValueError("add_product: expected out of shape (B, N)")
+    K4 = K - K % 4
     for b in range(B):
         out_b = out[b]
-        for k in range(K):
+        for k in range(0, K4, 4):
+            a0, a1, a2, a3 = a[b, k], a[b, k + 1], a[b, k + 2], a[b, k + 3]
+            w0, w1, w2, w3 = w[k], w[k + 1], w[k + 2], w[k + 3]
+            for j in range(N):
+                out_b[j] += a0 * w0[j] + a1 * w1[j] + a2 * w2[j] + a3 * w3[j]
+        for k in range(K4, K):
             a_bk = a[b, k]
             w_k = w[k]
             for j in range(N):
                 out_b[j] += a_bk * w_k[j]
-
-
-@kernel
-def add_weight_grad(d, h, dw):
-    """dw += d^T @ h;  d (B, N), h (B, K), dw (N, K): a weight gradient summed over the batch.
-
-    >>> dw = np.zeros((2, 2)); add_weight_grad(np.array([[1.0, 2.0]]), np.array([[3.0, 4.0]]), dw); dw
-    array([[3., 4.],
-           [6., 8.]])
-    """
-    B, N = d.shape
-    K = h.shape[1]
-    if h.shape != (B, K):
-        raise ValueError("add_weight_grad: expected h of shape (B, K)")
-    if dw.shape != (N, K):
-        raise ValueError("add_weight_grad: expected dw of shape (N, K)")
-    for b in range(B):
-        h_b = h[b]
-        for j in range(N):
-            d_bj = d[b, j]
-            dw_j = dw[j]
-            for k in range(K):
-                dw_j[k] += d_bj * h_b[k]
 
 
 @kernel
@@ -122,34 +107,31 @@ def rnn_sequence_fwd(xp, h0, w_hh_t, reverse, relu, hs_out):
 
 
 @kernel
-def rnn_sequence_bwd(hs, h0, w_hh, dhs, dh_last, reverse, relu, dxp_out, dh0_out, dw_out):
-    """Backward of :func:`rnn_sequence_fwd`.
+def rnn_sequence_bwd(hs, w_hh, dhs, dh_last, reverse, relu, dxp_out, dh0_out):
+    """Backward of :func:`rnn_sequence_fwd`, but for d W_hh (one GEMM, by the caller).
 
-    hs, dhs, dxp_out (T, B, H); h0, dh_last, dh0_out (B, H); w_hh, dw_out (H, H). ``dh_last`` is the
-    gradient of the state after the last step processed; ``dhs`` that of each output.
+    hs, dhs, dxp_out (T, B, H); dh_last, dh0_out (B, H); w_hh (H, H). ``dh_last`` is the gradient
+    of the state after the last step processed; ``dhs`` that of each output.
     """
     T, B, H = hs.shape
     if dhs.shape != (T, B, H):
         raise ValueError("rnn_sequence_bwd: expected dhs of shape (T, B, H)")
     if dxp_out.shape != (T, B, H):
         raise ValueError("rnn_sequence_bwd: expected dxp_out of shape (T, B, H)")
-    if dh_last.shape != (B, H) or dh0_out.shape != (B, H) or h0.shape != (B, H):
-        raise ValueError("rnn_sequence_bwd: expected h0, dh_last and dh0_out of shape (B, H)")
-    if w_hh.shape != (H, H) or dw_out.shape != (H, H):
-        raise ValueError("rnn_sequence_bwd: expected w_hh and dw_out of shape (H, H)")
+    if dh_last.shape != (B, H) or dh0_out.shape != (B, H):
+        raise ValueError("rnn_sequence_bwd: expected dh_last and dh0_out of shape (B, H)")
+    if w_hh.shape != (H, H):
+        raise ValueError("rnn_sequence_bwd: expected w_hh of shape (H, H)")
     dh = dh0_out                                   # the running d h_t; ends as d h0
     dh[:, :] = dh_last
-    dw_out[:, :] = 0
     for s in range(T - 1, -1, -1):
         t = _step_at(s, T, reverse)
-        h_prev = h0 if s == 0 else hs[_step_at(s - 1, T, reverse)]
         dh += dhs[t]
         dpre = dxp_out[t]
         if relu:
             rnn_relu_bwd(hs[t], dh, dpre)
         else:
             rnn_tanh_bwd(hs[t], dh, dpre)
-        add_weight_grad(dpre, h_prev, dw_out)
         dh[:, :] = 0
         add_product(dpre, w_hh, dh)
 
@@ -183,36 +165,30 @@ def lstm_sequence_fwd(xp, h0, c0, w_hh_t, reverse, gates_out, cs_out, tanh_cs_ou
 
 
 @kernel
-def lstm_sequence_bwd(gates, cs, tanh_cs, hs, h0, c0, w_hh, dhs, dh_last, dc_last, reverse,
-                      dxp_out, dh0_out, dc0_out, dw_out):
-    """Backward of :func:`lstm_sequence_fwd`.
+def lstm_sequence_bwd(gates, cs, tanh_cs, c0, w_hh, dhs, dh_last, dc_last, reverse, dxp_out, dh0_out, dc0_out):
+    """Backward of :func:`lstm_sequence_fwd`, but for d W_hh (one GEMM, by the caller).
 
-    gates, dxp_out (T, B, 4H); cs, tanh_cs, hs, dhs (T, B, H); h0, c0, dh_last, dc_last, dh0_out,
-    dc0_out (B, H); w_hh, dw_out (4H, H).
+    gates, dxp_out (T, B, 4H); cs, tanh_cs, dhs (T, B, H); c0, dh_last, dc_last, dh0_out, dc0_out (B, H);
+    w_hh (4H, H).
     """
-    T, B, H = hs.shape
+    T, B, H = cs.shape
     if gates.shape != (T, B, 4 * H) or dxp_out.shape != (T, B, 4 * H):
         raise ValueError("lstm_sequence_bwd: expected gates and dxp_out of shape (T, B, 4H)")
     if cs.shape != (T, B, H) or tanh_cs.shape != (T, B, H) or dhs.shape != (T, B, H):
         raise ValueError("lstm_sequence_bwd: expected cs, tanh_cs and dhs of shape (T, B, H)")
-    if w_hh.shape != (4 * H, H) or dw_out.shape != (4 * H, H):
-        raise ValueError("lstm_sequence_bwd: expected w_hh and dw_out of shape (4H, H)")
+    if w_hh.shape != (4 * H, H):
+        raise ValueError("lstm_sequence_bwd: expected w_hh of shape (4H, H)")
     if dc0_out.shape != (B, H) or dh0_out.shape != (B, H):
         raise ValueError("lstm_sequence_bwd: expected dh0_out and dc0_out of shape (B, H)")
     dh, dc = dh0_out, dc0_out                      # the running d h_t, d c_t; they end as d h0, d c0
     dh[:, :] = dh_last
     dc[:, :] = dc_last
-    dw_out[:, :] = 0
     for s in range(T - 1, -1, -1):
         t = _step_at(s, T, reverse)
-        if s == 0:
-            h_prev, c_prev = h0, c0
-        else:
-            h_prev, c_prev = hs[_step_at(s - 1, T, reverse)], cs[_step_at(s - 1, T, reverse)]
+        c_prev = c0 if s == 0 else cs[_step_at(s - 1, T, reverse)]
         dh += dhs[t]
         dpre = dxp_out[t]
         lstm_bwd(gates[t], c_prev, tanh_cs[t], dh, dc, dpre, dc)   # dc becomes d c_{t-1}
-        add_weight_grad(dpre, h_prev, dw_out)
         dh[:, :] = 0
         add_product(dpre, w_hh, dh)
 
@@ -246,34 +222,29 @@ def gru_sequence_fwd(xp, h0, w_hh_t, b_hh, reverse, gates_out, hps_out, hs_out):
 
 
 @kernel
-def gru_sequence_bwd(gates, hps, hs, h0, w_hh, dhs, dh_last, reverse, dxp_out, dh0_out, dw_out, db_hh_out):
-    """Backward of :func:`gru_sequence_fwd`; d b_hh is the sum over steps and batch of d hp.
+def gru_sequence_bwd(gates, hps, hs, h0, w_hh, dhs, dh_last, reverse, dxp_out, dhps_out, dh0_out):
+    """Backward of :func:`gru_sequence_fwd`, giving every step's d hp; from those the caller forms
+    d W_hh = sum_t dhp_t^T h_{t-1} and d b_hh = the sum over steps and batch.
 
-    gates, hps, dxp_out (T, B, 3H); hs, dhs (T, B, H); h0, dh_last, dh0_out (B, H);
-    w_hh, dw_out (3H, H); db_hh_out (3H,).
+    gates, hps, dxp_out, dhps_out (T, B, 3H); hs, dhs (T, B, H); h0, dh_last, dh0_out (B, H); w_hh (3H, H).
     """
     T, B, H = hs.shape
-    if gates.shape != (T, B, 3 * H) or hps.shape != (T, B, 3 * H) or dxp_out.shape != (T, B, 3 * H):
-        raise ValueError("gru_sequence_bwd: expected gates, hps and dxp_out of shape (T, B, 3H)")
+    shape = (T, B, 3 * H)
+    if gates.shape != shape or hps.shape != shape or dxp_out.shape != shape or dhps_out.shape != shape:
+        raise ValueError("gru_sequence_bwd: expected gates, hps, dxp_out and dhps_out of shape (T, B, 3H)")
     if dhs.shape != (T, B, H):
         raise ValueError("gru_sequence_bwd: expected dhs of shape (T, B, H)")
-    if w_hh.shape != (3 * H, H) or dw_out.shape != (3 * H, H) or db_hh_out.shape != (3 * H,):
-        raise ValueError("gru_sequence_bwd: expected w_hh, dw_out of shape (3H, H) and db_hh_out (3H,)")
+    if w_hh.shape != (3 * H, H):
+        raise ValueError("gru_sequence_bwd: expected w_hh of shape (3H, H)")
     if dh0_out.shape != (B, H):
         raise ValueError("gru_sequence_bwd: expected dh0_out of shape (B, H)")
     dh = dh0_out                                   # the running d h_t; ends as d h0
     dh[:, :] = dh_last
-    dw_out[:, :] = 0
-    db_hh_out[:] = 0
-    dhp = np.empty((B, 3 * H), dh.dtype)
     dh_prev = np.empty((B, H), dh.dtype)
     for s in range(T - 1, -1, -1):
         t = _step_at(s, T, reverse)
         h_prev = h0 if s == 0 else hs[_step_at(s - 1, T, reverse)]
         dh += dhs[t]
-        gru_bwd(gates[t], hps[t], h_prev, dh, dxp_out[t], dhp, dh_prev)
-        add_product(dhp, w_hh, dh_prev)
-        add_weight_grad(dhp, h_prev, dw_out)
-        for b in range(B):
-            db_hh_out += dhp[b]
+        gru_bwd(gates[t], hps[t], h_prev, dh, dxp_out[t], dhps_out[t], dh_prev)
+        add_product(dhps_out[t], w_hh, dh_prev)
         dh[:, :] = dh_prev

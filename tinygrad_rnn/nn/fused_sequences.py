@@ -3,8 +3,9 @@
 Each Function takes the hoisted input projection ``xp`` (T, B, G*H) of the whole sequence, the
 initial state and the recurrent weights, and returns every step's h (T, B, H) plus the final state.
 Its forward and backward are one call each to the compiled time loops of
-:mod:`tinygrad_rnn.kernels.sequences`, which reuse the one-step gate kernels; the numbers are those
-of the one-node-per-step path (:mod:`.fused_steps`), which the tests check to 1e-12 in float64.
+:mod:`tinygrad_rnn.kernels.sequences`, which reuse the one-step gate kernels; the backward then forms
+dW_hh = sum_t dpre_t^T h_{t-1} as one GEMM over all steps. The numbers are those of the
+one-node-per-step path (:mod:`.fused_steps`), which the tests check to 1e-12 in float64.
 Backpropagation through time happens inside this node's backward instead of in the engine.
 """
 import numpy as np
@@ -26,6 +27,23 @@ def _final(hs, reverse):
     return (hs[0] if reverse else hs[-1]).copy()
 
 
+def previous_states(hs, h0, reverse):
+    """h_{t-1} for every t, (T, B, H): the state each step started from (h0 for the first step processed).
+
+    >>> previous_states(np.array([[[1.0]], [[2.0]]]), np.array([[0.0]]), False)[:, 0, 0]
+    array([0., 1.])
+    """
+    if reverse:
+        return np.concatenate([hs[1:], h0[None]], axis=0)
+    return np.concatenate([h0[None], hs[:-1]], axis=0)
+
+
+def recurrent_weight_grad(dpre, hs, h0, reverse):
+    """dW_hh = sum_t dpre_t^T h_{t-1}, over every step and batch row in one GEMM: (G*H, H)."""
+    h_prev = previous_states(hs, h0, reverse)
+    return np.dot(dpre.reshape(-1, dpre.shape[-1]).T, h_prev.reshape(-1, h_prev.shape[-1]))
+
+
 class RNNSequence(Function):
     """h_t = act(xp_t + h_{t-1} W_hh^T) for every t, act = tanh or relu.  Returns (hs, h_last)."""
 
@@ -38,10 +56,10 @@ class RNNSequence(Function):
         return hs, _final(hs, reverse)
 
     def backward(self, dhs, dh_last):
-        dxp, dh0, dw = np.empty_like(self.hs), np.empty_like(self.h0), np.empty_like(self.w_hh)
-        kernels.rnn_sequence_bwd(self.hs, self.h0, self.w_hh, _grad_or_zeros(dhs, self.hs),
-                                 _grad_or_zeros(dh_last, self.h0), self.reverse, self.relu, dxp, dh0, dw)
-        return dxp, dh0, dw
+        dxp, dh0 = np.empty_like(self.hs), np.empty_like(self.h0)
+        kernels.rnn_sequence_bwd(self.hs, self.w_hh, _grad_or_zeros(dhs, self.hs), _grad_or_zeros(dh_last, self.h0),
+                                 self.reverse, self.relu, dxp, dh0)
+        return dxp, dh0, recurrent_weight_grad(dxp, self.hs, self.h0, self.reverse)
 
 
 class LSTMSequence(Function):
@@ -62,12 +80,11 @@ class LSTMSequence(Function):
         return hs, _final(hs, reverse), _final(cs, reverse)
 
     def backward(self, dhs, dh_last, dc_last):
-        dxp, dh0, dc0, dw = (np.empty_like(self.gates), np.empty_like(self.h0), np.empty_like(self.c0),
-                             np.empty_like(self.w_hh))
-        kernels.lstm_sequence_bwd(self.gates, self.cs, self.tanh_cs, self.hs, self.h0, self.c0, self.w_hh,
-                                  _grad_or_zeros(dhs, self.hs), _grad_or_zeros(dh_last, self.h0),
-                                  _grad_or_zeros(dc_last, self.c0), self.reverse, dxp, dh0, dc0, dw)
-        return dxp, dh0, dc0, dw
+        dxp, dh0, dc0 = np.empty_like(self.gates), np.empty_like(self.h0), np.empty_like(self.c0)
+        kernels.lstm_sequence_bwd(self.gates, self.cs, self.tanh_cs, self.c0, self.w_hh, _grad_or_zeros(dhs, self.hs),
+                                  _grad_or_zeros(dh_last, self.h0), _grad_or_zeros(dc_last, self.c0), self.reverse,
+                                  dxp, dh0, dc0)
+        return dxp, dh0, dc0, recurrent_weight_grad(dxp, self.hs, self.h0, self.reverse)
 
 
 class GRUSequence(Function):
@@ -87,8 +104,10 @@ class GRUSequence(Function):
         return hs, _final(hs, reverse)
 
     def backward(self, dhs, dh_last):
-        dxp, dh0, dw = np.empty_like(self.gates), np.empty_like(self.h0), np.empty_like(self.w_hh)
-        db = np.empty(self.w_hh.shape[0], self.w_hh.dtype)
+        dxp, dhps, dh0 = np.empty_like(self.gates), np.empty_like(self.hps), np.empty_like(self.h0)
         kernels.gru_sequence_bwd(self.gates, self.hps, self.hs, self.h0, self.w_hh, _grad_or_zeros(dhs, self.hs),
-                                 _grad_or_zeros(dh_last, self.h0), self.reverse, dxp, dh0, dw, db)
-        return (dxp, dh0, dw) if len(self.needs_input_grad) == 3 else (dxp, dh0, dw, db)
+                                 _grad_or_zeros(dh_last, self.h0), self.reverse, dxp, dhps, dh0)
+        dw = recurrent_weight_grad(dhps, self.hs, self.h0, self.reverse)
+        if len(self.needs_input_grad) == 3:
+            return dxp, dh0, dw
+        return dxp, dh0, dw, dhps.sum(axis=(0, 1))
