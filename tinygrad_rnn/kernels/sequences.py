@@ -71,6 +71,33 @@ def add_product(a, w, out):
                 out_b[j] += a_bk * w_k[j]
 
 
+# Whole-array statements such as ``a[:, :] = b`` or ``a += b`` compile through numba's general
+# broadcasting machinery, about six seconds each on first use; these loops compile in a fraction of one.
+
+@kernel
+def _copy(src, dst):
+    """dst[b, j] = src[b, j];  both (B, N)."""
+    for b in range(dst.shape[0]):
+        for j in range(dst.shape[1]):
+            dst[b, j] = src[b, j]
+
+
+@kernel
+def _add(src, dst):
+    """dst[b, j] += src[b, j];  both (B, N)."""
+    for b in range(dst.shape[0]):
+        for j in range(dst.shape[1]):
+            dst[b, j] += src[b, j]
+
+
+@kernel
+def _zero(dst):
+    """dst[b, j] = 0;  dst (B, N)."""
+    for b in range(dst.shape[0]):
+        for j in range(dst.shape[1]):
+            dst[b, j] = 0
+
+
 @kernel
 def _step_at(s, T, reverse):
     """The time index of the s-th step processed: s, or T-1-s in the reverse direction."""
@@ -97,7 +124,7 @@ def rnn_sequence_fwd(xp, h0, w_hh_t, reverse, relu, hs_out):
     for s in range(T):
         t = _step_at(s, T, reverse)
         h = hs_out[t]
-        h[:, :] = xp[t]
+        _copy(xp[t], h)
         add_product(h_prev, w_hh_t, h)         # pre_t, activated in place below
         if relu:
             rnn_relu_fwd(h, h)
@@ -123,16 +150,16 @@ def rnn_sequence_bwd(hs, w_hh, dhs, dh_last, reverse, relu, dxp_out, dh0_out):
     if w_hh.shape != (H, H):
         raise ValueError("rnn_sequence_bwd: expected w_hh of shape (H, H)")
     dh = dh0_out                                   # the running d h_t; ends as d h0
-    dh[:, :] = dh_last
+    _copy(dh_last, dh)
     for s in range(T - 1, -1, -1):
         t = _step_at(s, T, reverse)
-        dh += dhs[t]
+        _add(dhs[t], dh)
         dpre = dxp_out[t]
         if relu:
             rnn_relu_bwd(hs[t], dh, dpre)
         else:
             rnn_tanh_bwd(hs[t], dh, dpre)
-        dh[:, :] = 0
+        _zero(dh)
         add_product(dpre, w_hh, dh)
 
 
@@ -158,7 +185,7 @@ def lstm_sequence_fwd(xp, h0, c0, w_hh_t, reverse, gates_out, cs_out, tanh_cs_ou
     for s in range(T):
         t = _step_at(s, T, reverse)
         gates = gates_out[t]
-        gates[:, :] = xp[t]
+        _copy(xp[t], gates)
         add_product(h_prev, w_hh_t, gates)     # pre_t, turned into the gates in place
         lstm_fwd(gates, c_prev, gates, cs_out[t], hs_out[t], tanh_cs_out[t])
         h_prev, c_prev = hs_out[t], cs_out[t]
@@ -181,15 +208,15 @@ def lstm_sequence_bwd(gates, cs, tanh_cs, c0, w_hh, dhs, dh_last, dc_last, rever
     if dc0_out.shape != (B, H) or dh0_out.shape != (B, H):
         raise ValueError("lstm_sequence_bwd: expected dh0_out and dc0_out of shape (B, H)")
     dh, dc = dh0_out, dc0_out                      # the running d h_t, d c_t; they end as d h0, d c0
-    dh[:, :] = dh_last
-    dc[:, :] = dc_last
+    _copy(dh_last, dh)
+    _copy(dc_last, dc)
     for s in range(T - 1, -1, -1):
         t = _step_at(s, T, reverse)
         c_prev = c0 if s == 0 else cs[_step_at(s - 1, T, reverse)]
-        dh += dhs[t]
+        _add(dhs[t], dh)
         dpre = dxp_out[t]
         lstm_bwd(gates[t], c_prev, tanh_cs[t], dh, dc, dpre, dc)   # dc becomes d c_{t-1}
-        dh[:, :] = 0
+        _zero(dh)
         add_product(dpre, w_hh, dh)
 
 
@@ -215,7 +242,8 @@ def gru_sequence_fwd(xp, h0, w_hh_t, b_hh, reverse, gates_out, hps_out, hs_out):
         t = _step_at(s, T, reverse)
         hp = hps_out[t]
         for b in range(B):
-            hp[b] = b_hh
+            for j in range(3 * H):
+                hp[b, j] = b_hh[j]
         add_product(h_prev, w_hh_t, hp)
         gru_fwd(xp[t], hp, h_prev, gates_out[t], hs_out[t])
         h_prev = hs_out[t]
@@ -239,12 +267,12 @@ def gru_sequence_bwd(gates, hps, hs, h0, w_hh, dhs, dh_last, reverse, dxp_out, d
     if dh0_out.shape != (B, H):
         raise ValueError("gru_sequence_bwd: expected dh0_out of shape (B, H)")
     dh = dh0_out                                   # the running d h_t; ends as d h0
-    dh[:, :] = dh_last
+    _copy(dh_last, dh)
     dh_prev = np.empty((B, H), dh.dtype)
     for s in range(T - 1, -1, -1):
         t = _step_at(s, T, reverse)
         h_prev = h0 if s == 0 else hs[_step_at(s - 1, T, reverse)]
-        dh += dhs[t]
+        _add(dhs[t], dh)
         gru_bwd(gates[t], hps[t], h_prev, dh, dxp_out[t], dhps_out[t], dh_prev)
         add_product(dhps_out[t], w_hh, dh_prev)
-        dh[:, :] = dh_prev
+        _copy(dh_prev, dh)
