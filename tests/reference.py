@@ -242,6 +242,14 @@ def gru_sequence_bwd(gates, hps, hs, h0, w_hh, dhs, dh_last, reverse):
     return dxp, dh, dw, db
 
 
+# --- optimizer updates -----------------------------------------------------------------------
+
+def adagrad_update(param, grad, state_sum, clr, eps):
+    """Returns the new parameter and sum."""
+    new_sum = state_sum + grad * grad
+    return param - clr * grad / (np.sqrt(new_sum) + eps), new_sum
+
+
 # --- cross-entropy ---------------------------------------------------------------------------
 
 def cross_entropy_fwd(logits, targets, ignore_index):

@@ -18,6 +18,7 @@ from tinygrad_rnn import kernels
 from tinygrad_rnn.kernels import activations as act
 from tinygrad_rnn.kernels import cells
 from tinygrad_rnn.kernels import cross_entropy as ce
+from tinygrad_rnn.kernels import optim_updates
 from tinygrad_rnn.kernels import sequences
 from tinygrad_rnn.kernels.policy import FASTMATH
 
@@ -610,6 +611,22 @@ def test_cross_entropy_rejects_mismatched_shapes():
         ce.cross_entropy_fwd(logits, np.zeros(3, np.int64), -100, losses, np.zeros((3, 5)))
     with pytest.raises(ValueError, match=r"^cross_entropy_bwd: expected row_scale of shape \(N,\)$"):
         ce.cross_entropy_bwd(probs, np.zeros(3, np.int64), -100, np.ones(4), np.zeros((3, 4)))
+
+
+# --- optimizer updates -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("N", [1, 7, 1000])
+def test_adagrad_update_matches_reference(dtype, N):
+    rng = np.random.default_rng(N)
+    param, grad = randn(rng, (N,), dtype), randn(rng, (N,), dtype, 3.0)
+    state_sum = np.abs(randn(rng, (N,), dtype))
+    want_param, want_sum = ref.adagrad_update(up(param), up(grad), up(state_sum), 0.05, 1e-10)
+    optim_updates.adagrad_update(param, grad, state_sum, 0.05, 1e-10)
+    assert_close(state_sum, want_sum, dtype, "adagrad sum")
+    assert_close(param, want_param, dtype, "adagrad param")
+    with pytest.raises(ValueError, match=r"^adagrad_update: expected grad and state_sum of shape \(N,\)$"):
+        optim_updates.adagrad_update(param, grad[:-1] if N > 1 else grad[:0], state_sum, 0.05, 1e-10)
 
 
 # --- the same file without the JIT -----------------------------------------------------------

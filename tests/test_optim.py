@@ -147,6 +147,23 @@ def test_float32_stays_float32_even_with_numpy_scalar_hyperparameters(cls, kw):
 
 
 @pytest.mark.parametrize("cls,kw", CONFIGS, ids=IDS)
+def test_strided_parameters_get_the_same_update(cls, kw):
+    """Parameters whose arrays are not C-contiguous (where Adagrad leaves its one-pass kernel for NumPy)."""
+    inits, grads = make_problem(np.float64)
+    want = reference(cls, kw, inits, grads)
+    params = [tg.Tensor(np.asfortranarray(x) if x.ndim == 2 else np.repeat(x, 2)[::2], requires_grad=True)
+              for x in inits]
+    assert not any(p.data.flags.c_contiguous for p in params if p.data.size > 1)
+    opt = cls(params, **kw)
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad = np.asfortranarray(g) if g.ndim == 2 else np.repeat(g, 2)[::2]
+        opt.step()
+    for p, w in zip(params, want):
+        np.testing.assert_allclose(p.data, w, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("cls,kw", CONFIGS, ids=IDS)
 def test_updates_in_place_and_skips_params_without_grad(cls, kw):
     a, b = param(np.ones((2, 3))), param(np.ones(4))
     a_array, b_before = a.data, b.data.copy()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn import kernels
 from tinygrad_rnn.optim.optimizer import Optimizer, check_hyper
 
 
@@ -58,6 +59,9 @@ class Adagrad(Optimizer):
         else:
             g = grad
         total = state["sum"]
+        if data.flags.c_contiguous and g.flags.c_contiguous and total.flags.c_contiguous:
+            kernels.adagrad_update(data.reshape(-1), g.reshape(-1), total.reshape(-1), clr, float(group["eps"]))
+            return
         scratch = np.multiply(g, g, dtype=data.dtype)
         total += scratch
         np.sqrt(total, out=scratch)
