@@ -139,6 +139,9 @@ def test_constructor_value_errors(cls):
     with pytest.raises(ValueError, match=f"{name}: recurrent_init must be 'uniform', 'identity' or 'orthogonal', "
                                          "got 'zeros'"):
         cls(4, 8, recurrent_init="zeros")
+    with pytest.raises(ValueError, match=f"{name}: expected fused to be True, False, 'step' or 'sequence', "
+                                         "got 'fast'"):
+        cls(4, 8, fused="fast")
 
 
 def test_type_is_checked_before_value():

@@ -129,3 +129,23 @@ def test_cell_fused_equals_composed(kind, bias, batched):
         result.update({f"d{n}": p.grad for n, p in cell.named_parameters()})
         results.append(result)
     assert_same(*results)
+
+
+def node_names(output):
+    from tinygrad_rnn.autograd.engine import topological_order
+    return {type(node).__name__ for node in topological_order(output.sum().grad_fn)}
+
+
+@pytest.mark.skipif(not tg.kernels.jit_enabled(), reason="without the JIT, fused=True runs one node per step")
+def test_fused_true_picks_one_node_per_sequence_only_for_small_steps():
+    from tinygrad_rnn.nn.recurrent_step import SEQUENCE_NODE_MAX_WORK
+    small, large = 8, 200                                  # batch 2: 2*4*8*8 is small, 2*4*200*200 is not
+    assert 2 * 4 * small * small <= SEQUENCE_NODE_MAX_WORK < 2 * 4 * large * large
+    x = Tensor(np.zeros((3, 2, I)))
+    assert "LSTMSequence" in node_names(tg.nn.LSTM(I, small, dtype=np.float64)(x)[0])
+    assert "LSTMStep" in node_names(tg.nn.LSTM(I, large, dtype=np.float64)(x)[0])
+    assert "LSTMStep" in node_names(tg.nn.LSTM(I, small, dtype=np.float64)(x, lengths=[3, 2])[0])
+    assert "LSTMStep" in node_names(tg.nn.LSTM(I, small, dtype=np.float64, fused="step")(x)[0])
+    assert "LSTMSequence" in node_names(tg.nn.LSTM(I, large, dtype=np.float64, fused="sequence")(x)[0])
+    reset_before = tg.nn.GRU(I, small, dtype=np.float64, reset_after=False, fused="sequence")
+    assert "GRUResetBeforeStep" in node_names(reset_before(x)[0])
