@@ -67,7 +67,8 @@ def ended(pid: int) -> int | None:
 
 def kill_during_write(pid: int, out: str, rng: random.Random, timeout: float = 20.0) -> tuple[bool, int | None]:
     """Wait until the n-th new checkpoint temporary file appears (n random in 1..6), then SIGKILL after
-    0-3 ms. Returns (True, None) when killed, (False, exit code) if the child ended first."""
+    0-1 ms (a small checkpoint's write takes about that long, so most of these kills land inside it).
+    Returns (True, None) when killed, (False, exit code) if the child ended first."""
     seen = set(temp_files(out))
     wanted = rng.randint(1, 6)
     deadline = time.perf_counter() + timeout
@@ -77,7 +78,7 @@ def kill_during_write(pid: int, out: str, rng: random.Random, timeout: float = 2
             seen |= new
             wanted -= len(new)
             if wanted <= 0:
-                time.sleep(rng.uniform(0.0, 0.003))
+                time.sleep(rng.uniform(0.0, 0.001))
                 os.kill(pid, signal.SIGKILL)
                 return True, None
         code = ended(pid)

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
 
 def test_sigkill_during_checkpoint_writes_loses_nothing(tmp_path):
-    report = crash_soak.soak(str(tmp_path), kills=16, steps=160, seed=1)
+    report = crash_soak.soak(str(tmp_path), kills=16, steps=240, seed=1)
     assert report["kills"] == 16 and report["exact"]
     assert report["mid_write"] >= 4, report                 # the kills really did land inside writes
     assert report["distinct_resume_steps"] >= 8, report     # ... and at many different points of the run
