@@ -218,13 +218,13 @@ class TorchSide:
 
 # ------------------------------------------------------------------------------------------ training
 def train(side, train_ids, budget, label, val_ids=None, val_every=None):
-    """Train ``side`` until the budget is used; returns figures of the run (train loss every 50 steps, and
-    with ``val_every`` the validation loss every that many steps; evaluation time is not training time)."""
+    """Train ``side`` until the budget is used; returns figures of the run: ``curve``, the train loss every
+    50 steps, and ``val_curve``, with ``val_every`` the validation loss every that many steps (evaluation
+    time is not training time)."""
     from tinygrad_rnn.data import TBPTTBatcher
-    from tinygrad_rnn.training import evaluate
     batcher = TBPTTBatcher(train_ids, BATCH, SEQ_LEN)
     tokens_per_step = BATCH * SEQ_LEN
-    steps, tokens, seconds, curve, window_losses = 0, 0, 0.0, [], []
+    steps, tokens, seconds, curve, val_curve, window_losses = 0, 0, 0.0, [], [], []
     last_report = 0.0
     start = time.perf_counter()
     while budget.progress(tokens, seconds) < 1.0:
@@ -245,8 +245,8 @@ def train(side, train_ids, budget, label, val_ids=None, val_every=None):
             window_losses = []
         if val_every and steps % val_every == 0:
             paused = time.perf_counter()
-            val = evaluate(side.lm(), val_ids, chunk_len=EVAL_CHUNK)
-            curve.append({"step": steps, "tokens": tokens, "seconds": round(seconds, 2), "val_nats": round(val, 4)})
+            val = validation_nats(side.lm(), val_ids)
+            val_curve.append({"step": steps, "tokens": tokens, "seconds": round(seconds, 2), "val_nats": round(val, 4)})
             print(f"  {label}: step {steps}  validation {val:.4f} nats/char", file=sys.stderr, flush=True)
             start += time.perf_counter() - paused
         if seconds - last_report >= REPORT_EVERY_S:
@@ -257,16 +257,21 @@ def train(side, train_ids, budget, label, val_ids=None, val_every=None):
     return {"steps": steps, "tokens": tokens, "train_seconds": seconds,
             "tokens_per_s": tokens / seconds if seconds else None, "epochs": tokens / (len(batcher) *
                                                                                  tokens_per_step),
-            "last_train_nats": next((c["train_nats"] for c in reversed(curve) if "train_nats" in c), None),
-            "curve": curve}
+            "last_train_nats": curve[-1]["train_nats"] if curve else None, "curve": curve, "val_curve": val_curve}
+
+
+def validation_nats(lm, val_ids):
+    """Mean nats/char of the validation split under the CharLM ``lm`` (our evaluator)."""
+    from tinygrad_rnn.training import evaluate
+    return evaluate(lm, val_ids, chunk_len=EVAL_CHUNK)
 
 
 def score(side, val_ids, vocab, torch_side=None):
     """Validation loss by our evaluator (and PyTorch's when a PyTorch side is given), and a sample."""
-    from tinygrad_rnn.training import evaluate, sample
+    from tinygrad_rnn.training import sample
     lm = side.lm()
     t0 = time.perf_counter()
-    val = evaluate(lm, val_ids, chunk_len=EVAL_CHUNK)
+    val = validation_nats(lm, val_ids)
     figures = {"val_nats": val, "val_bits": val / math.log(2.0), "eval_seconds": time.perf_counter() - t0}
     if torch_side is not None:
         if torch_side is not side:
