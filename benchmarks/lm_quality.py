@@ -154,19 +154,23 @@ class Ours:
 
 
 class TorchSide:
-    """PyTorch: nn.Embedding + nn.LSTM/GRU/RNN + nn.Linear under the same names, from our initial weights."""
+    """PyTorch: nn.Embedding + nn.LSTM/GRU/RNN + nn.Linear under the same names, from our initial weights,
+    or with ``own_init_seed`` from PyTorch's own initialisation after ``torch.manual_seed(own_init_seed)``."""
 
     name = "torch"
 
-    def __init__(self, torch, ours_model):
+    def __init__(self, torch, ours_model, own_init_seed=None):
         self.torch = torch
         m = ours_model
         stack = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[m.cell]
+        if own_init_seed is not None:
+            torch.manual_seed(own_init_seed)
         self.model = torch.nn.Module()
         self.model.embedding = torch.nn.Embedding(m.vocab_size, m.embedding_dim)
         self.model.rnn = stack(m.embedding_dim, m.hidden_size, num_layers=m.num_layers)
         self.model.decoder = torch.nn.Linear(m.hidden_size, m.vocab_size)
-        self.model.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})
+        if own_init_seed is None:
+            self.model.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LR)
         self.config = m.config
         self.state = None
@@ -312,6 +316,9 @@ def parse_args():
     p.add_argument("--no-equal-tokens", action="store_true",
                    help="with --minutes and --torch: skip PyTorch's run at the token count ours reached")
     p.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+    p.add_argument("--torch-init", action="store_true",
+                   help="PyTorch starts from its own initialisation (torch.manual_seed(--seed)) instead of "
+                        "a copy of ours: the spread of PyTorch's own seeds under this protocol")
     p.add_argument("--val-every", type=int, metavar="STEPS",
                    help="also score the validation split every STEPS steps (a learning curve; the time it "
                         "takes is not counted as training time)")
@@ -334,6 +341,8 @@ def main():
 
     vocab, train_ids, val_ids, data_desc = load_data(args.data)
     torch = try_import_torch() if (args.torch or args.torch_only) else None
+    if args.torch_init and not (args.torch or args.torch_only):
+        sys.exit("lm_quality: --torch-init expects --torch or --torch-only")
     if (args.torch or args.torch_only) and torch is None:
         sys.exit("lm_quality: expected PyTorch for --torch/--torch-only, got no importable torch")
     if torch is not None:
@@ -358,8 +367,9 @@ def main():
     if not args.torch_only:
         runs.append(run_one(Ours(fresh_model()), train_ids, val_ids, vocab, budget, "ours", scorer, args.val_every))
     if torch is not None:
-        side = TorchSide(torch, fresh_model())
-        runs.append(run_one(side, train_ids, val_ids, vocab, budget, "torch", side, args.val_every))
+        side = TorchSide(torch, fresh_model(), args.seed if args.torch_init else None)
+        label = "torch (own init)" if args.torch_init else "torch"
+        runs.append(run_one(side, train_ids, val_ids, vocab, budget, label, side, args.val_every))
         if not args.torch_only and args.minutes is not None and not args.no_equal_tokens:
             equal = Budget(tokens=runs[0]["tokens"])
             side = TorchSide(torch, fresh_model())
@@ -377,7 +387,8 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     doc = {"protocol": {"cell": args.cell, "layers": args.layers, "hidden": args.hidden, "embedding": EMBEDDING,
                         "seq_len": SEQ_LEN, "batch": BATCH, "lr": LR, "final_lr_factor": FINAL_LR_FACTOR,
-                        "clip": CLIP, "budget": budget.describe(), "seed": args.seed},
+                        "clip": CLIP, "budget": budget.describe(), "seed": args.seed,
+                        "torch_init": "torch" if args.torch_init else "ours"},
            "data": data_desc, "machine": machine_header(args.threads),
            "torch": None if torch is None else torch.__version__,
            "reference": None if ref is None else {"val_nats": ref[0], "tokens": ref[1]}, "runs": runs}
