@@ -18,3 +18,18 @@ CELL_KINDS = {
 def grid(kinds):
     """Every (kind, layers, bidirectional, batch_first, flag) over ``kinds``, layers 1 and 2, flags True/False."""
     return list(itertools.product(kinds, (1, 2), (False, True), (False, True), (True, False)))
+
+
+# The ways a stack can run its steps, as test parameters: "sequence-blas" is fused="sequence" with the
+# time loop over BLAS products forced (at the tests' small sizes the compiled loop is otherwise chosen).
+FUSED_PATHS = ["step", "sequence", "sequence-blas", False]
+FUSED_PATH_IDS = ["step", "sequence", "sequence-blas", "composed"]
+
+
+def fused_option(path, monkeypatch):
+    """The ``fused=`` argument for a path of ``FUSED_PATHS`` (patching the loop choice for "sequence-blas")."""
+    if path != "sequence-blas":
+        return path
+    from tinygrad_rnn.nn import fused_sequences
+    monkeypatch.setattr(fused_sequences, "COMPILED_LOOP_MAX_WORK", -1)
+    return "sequence"

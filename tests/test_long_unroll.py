@@ -7,6 +7,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
+from recurrent_grid import FUSED_PATH_IDS, FUSED_PATHS, fused_option
 
 LONG_T, B, I, H = 5_000, 2, 8, 16
 
@@ -38,14 +39,14 @@ def test_a_long_graph_dropped_without_backward_is_freed_cleanly():
 
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
-def test_composed_path_over_1500_steps_matches_fused(kind):
+def test_composed_path_over_1500_steps_matches_fused(kind, monkeypatch):
     """Past the recursion limit on the primitive-op path too (about 20 graph nodes per step)."""
     steps = 1_500
     x_array = np.random.default_rng(1).standard_normal((steps, 1, 3))
     grads = []
-    for fused in ("sequence", "step", False):
+    for path in FUSED_PATHS:
         tg.manual_seed(0)
-        module = getattr(tg.nn, kind)(3, 4, dtype=np.float64, fused=fused)
+        module = getattr(tg.nn, kind)(3, 4, dtype=np.float64, fused=fused_option(path, monkeypatch))
         x = Tensor(x_array.copy(), requires_grad=True)
         output, _ = module(x)
         output[-1].sum().backward()
@@ -58,10 +59,10 @@ def test_composed_path_over_1500_steps_matches_fused(kind):
 
 # ---------------------------------------------------------------- truncated BPTT
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
-@pytest.mark.parametrize("fused", ["step", "sequence", False], ids=["step", "sequence", "composed"])
-def test_state_carried_across_calls_equals_one_call(kind, fused):
+@pytest.mark.parametrize("path", FUSED_PATHS, ids=FUSED_PATH_IDS)
+def test_state_carried_across_calls_equals_one_call(kind, path, monkeypatch):
     tg.manual_seed(0)
-    module = getattr(tg.nn, kind)(3, 4, num_layers=2, dtype=np.float64, fused=fused)
+    module = getattr(tg.nn, kind)(3, 4, num_layers=2, dtype=np.float64, fused=fused_option(path, monkeypatch))
     x = np.random.default_rng(2).standard_normal((12, 2, 3))
     whole, whole_final = module(Tensor(x))
     state, pieces = None, []

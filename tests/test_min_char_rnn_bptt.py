@@ -5,6 +5,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
+from recurrent_grid import FUSED_PATH_IDS, FUSED_PATHS, fused_option
 
 V, H, T = 6, 10, 8          # vocabulary, hidden units, steps per chunk
 
@@ -77,10 +78,10 @@ def assert_grads(ours, reference):
         assert np.abs(expected).max() > 1e-3, f"{key} is too small to prove anything"
 
 
-@pytest.mark.parametrize("fused", ["step", "sequence", False], ids=["step", "sequence", "composed"])
-def test_nn_rnn_matches_hand_written_bptt_over_two_chunks(model, fused):
+@pytest.mark.parametrize("path", FUSED_PATHS, ids=FUSED_PATH_IDS)
+def test_nn_rnn_matches_hand_written_bptt_over_two_chunks(model, path, monkeypatch):
     """Two consecutive chunks with hprev carried (and detached) between them, as min-char-rnn trains."""
-    rnn, readout = framework_rnn(model, fused)
+    rnn, readout = framework_rnn(model, fused_option(path, monkeypatch))
     hprev_np = np.zeros(H)
     hprev = Tensor(np.zeros((1, 1, H)))
     for chunk in range(2):

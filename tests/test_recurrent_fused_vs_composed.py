@@ -7,7 +7,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
-from recurrent_grid import CELL_KINDS, grid
+from recurrent_grid import CELL_KINDS, fused_option, grid
 
 T, B, I, H = 4, 3, 3, 2
 TOL = 1e-12
@@ -70,11 +70,12 @@ def stack_inputs(kind, layers, bidirectional, batch_first, seed=2):
 
 @pytest.mark.parametrize("config", GRID, ids=grid_id)
 @pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "lengths"])
-@pytest.mark.parametrize("path", ["step", "sequence"])
-def test_stack_fused_equals_composed(config, with_lengths, path):
+@pytest.mark.parametrize("path", ["step", "sequence", "sequence-blas"])
+def test_stack_fused_equals_composed(config, with_lengths, path, monkeypatch):
     kind, layers, bidirectional, batch_first, bias = config
     options = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias)
-    fused, composed = make_stack(kind, path, **options), make_stack(kind, False, **options)
+    fused = make_stack(kind, fused_option(path, monkeypatch), **options)
+    composed = make_stack(kind, False, **options)
     composed.load_state_dict(fused.state_dict())
     lengths = np.array([2, T, 1]) if with_lengths else None
     x, states = stack_inputs(kind, layers, bidirectional, batch_first)
@@ -87,10 +88,10 @@ def test_stack_fused_equals_composed(config, with_lengths, path):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("path", ["step", "sequence"])
-def test_default_zero_state_and_unbatched_input_agree(kind, path):
-    fused, composed = make_stack(kind, path, num_layers=2, bidirectional=True), \
-        make_stack(kind, False, num_layers=2, bidirectional=True)
+@pytest.mark.parametrize("path", ["step", "sequence", "sequence-blas"])
+def test_default_zero_state_and_unbatched_input_agree(kind, path, monkeypatch):
+    fused = make_stack(kind, fused_option(path, monkeypatch), num_layers=2, bidirectional=True)
+    composed = make_stack(kind, False, num_layers=2, bidirectional=True)
     composed.load_state_dict(fused.state_dict())
     x = Tensor(np.random.default_rng(3).standard_normal((T, I)), requires_grad=True)
     assert_same(run_and_backward(fused, x, []), run_and_backward(composed, x, []))
@@ -136,16 +137,22 @@ def node_names(output):
     return {type(node).__name__ for node in topological_order(output.sum().grad_fn)}
 
 
-@pytest.mark.skipif(not tg.kernels.jit_enabled(), reason="without the JIT, fused=True runs one node per step")
-def test_fused_true_picks_one_node_per_sequence_only_for_small_steps():
-    from tinygrad_rnn.nn.recurrent_step import SEQUENCE_NODE_MAX_WORK
-    small, large = 8, 200                                  # batch 2: 2*4*8*8 is small, 2*4*200*200 is not
-    assert 2 * 4 * small * small <= SEQUENCE_NODE_MAX_WORK < 2 * 4 * large * large
+def test_fused_true_runs_one_node_per_layer_direction_where_it_can():
     x = Tensor(np.zeros((3, 2, I)))
-    assert "LSTMSequence" in node_names(tg.nn.LSTM(I, small, dtype=np.float64)(x)[0])
-    assert "LSTMStep" in node_names(tg.nn.LSTM(I, large, dtype=np.float64)(x)[0])
-    assert "LSTMStep" in node_names(tg.nn.LSTM(I, small, dtype=np.float64)(x, lengths=[3, 2])[0])
-    assert "LSTMStep" in node_names(tg.nn.LSTM(I, small, dtype=np.float64, fused="step")(x)[0])
-    assert "LSTMSequence" in node_names(tg.nn.LSTM(I, large, dtype=np.float64, fused="sequence")(x)[0])
-    reset_before = tg.nn.GRU(I, small, dtype=np.float64, reset_after=False, fused="sequence")
+    assert "LSTMSequence" in node_names(tg.nn.LSTM(I, H, dtype=np.float64)(x)[0])
+    assert "LSTMStep" in node_names(tg.nn.LSTM(I, H, dtype=np.float64)(x, lengths=[3, 2])[0])
+    assert "LSTMStep" in node_names(tg.nn.LSTM(I, H, dtype=np.float64, fused="step")(x)[0])
+    reset_before = tg.nn.GRU(I, H, dtype=np.float64, reset_after=False, fused="sequence")
     assert "GRUResetBeforeStep" in node_names(reset_before(x)[0])
+
+
+@pytest.mark.skipif(not tg.kernels.jit_enabled(), reason="without the JIT the compiled loop would run as Python")
+def test_sequence_node_compiles_its_loop_only_for_small_steps():
+    from tinygrad_rnn import kernels
+    from tinygrad_rnn.nn import blas_time_loops
+    from tinygrad_rnn.nn.fused_sequences import COMPILED_LOOP_MAX_WORK, LSTMSequence
+    small, large = 8, 200                                  # batch 2: 2*4*8*8 is small, 2*4*200*200 is not
+    assert 2 * 4 * small * small <= COMPILED_LOOP_MAX_WORK < 2 * 4 * large * large
+    for hidden, loops in ((small, kernels), (large, blas_time_loops)):
+        node = tg.nn.LSTM(I, hidden, dtype=np.float64)(Tensor(np.zeros((3, 2, I)), requires_grad=True))[0].grad_fn
+        assert isinstance(node, LSTMSequence) and node.loops is loops

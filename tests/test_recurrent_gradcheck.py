@@ -6,7 +6,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
-from recurrent_grid import CELL_KINDS, grid
+from recurrent_grid import CELL_KINDS, FUSED_PATH_IDS, FUSED_PATHS, fused_option, grid
 
 T, B, I, H = 3, 2, 3, 2
 
@@ -42,17 +42,17 @@ def check_stack(kind, fused, layers=1, bidirectional=False, batch_first=False, b
 
 
 @pytest.mark.parametrize("config", GRID, ids=grid_id)
-@pytest.mark.parametrize("fused", ["step", "sequence", False], ids=["step", "sequence", "composed"])
-def test_stack_gradcheck_directional(config, fused):
+@pytest.mark.parametrize("path", FUSED_PATHS, ids=FUSED_PATH_IDS)
+def test_stack_gradcheck_directional(config, path, monkeypatch):
     kind, layers, bidirectional, batch_first, bias = config
-    check_stack(kind, fused, layers, bidirectional, batch_first, bias, fast=True)
+    check_stack(kind, fused_option(path, monkeypatch), layers, bidirectional, batch_first, bias, fast=True)
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("fused", ["step", "sequence", False], ids=["step", "sequence", "composed"])
-def test_stack_gradcheck_every_element(kind, fused):
+@pytest.mark.parametrize("path", FUSED_PATHS, ids=FUSED_PATH_IDS)
+def test_stack_gradcheck_every_element(kind, path, monkeypatch):
     """Every element of every input: a two-layer bidirectional stack, so all four weight sets are covered."""
-    check_stack(kind, fused, layers=2, bidirectional=True, fast=False)
+    check_stack(kind, fused_option(path, monkeypatch), layers=2, bidirectional=True, fast=False)
 
 
 @pytest.mark.parametrize("kind", KINDS)

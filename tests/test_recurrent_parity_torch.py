@@ -10,7 +10,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
-from recurrent_grid import CELL_KINDS, grid
+from recurrent_grid import CELL_KINDS, FUSED_PATH_IDS, FUSED_PATHS, fused_option, grid
 
 torch = pytest.importorskip("torch")
 
@@ -116,9 +116,9 @@ def run_stack_parity(kind, dtype, fused, layers, bidirectional, batch_first, bia
 
 @pytest.mark.parametrize("config", GRID, ids=grid_id)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
-@pytest.mark.parametrize("fused", ["step", "sequence", False], ids=["step", "sequence", "composed"])
-def test_stack_matches_torch(config, dtype, fused):
-    run_stack_parity(*config[:1], dtype, fused, *config[1:])
+@pytest.mark.parametrize("path", FUSED_PATHS, ids=FUSED_PATH_IDS)
+def test_stack_matches_torch(config, dtype, path, monkeypatch):
+    run_stack_parity(*config[:1], dtype, fused_option(path, monkeypatch), *config[1:])
 
 
 @pytest.mark.parametrize("kind", KINDS)

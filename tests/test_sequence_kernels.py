@@ -1,5 +1,6 @@
-"""The whole-sequence kernels against their NumPy twins in tests/reference.py (forward and backward, both
-directions; the weight gradients formed from the kernels' per-step gradients as nn/fused_sequences.py forms
+"""The whole-sequence time loops, compiled (kernels/sequences.py) and in Python over BLAS products
+(nn/blas_time_loops.py), against their NumPy twins in tests/reference.py (forward and backward, both
+directions; the weight gradients formed from the loops' per-step gradients as nn/fused_sequences.py forms
 them), and their backward against finite differences of their forward. Also runs with NUMBA_DISABLE_JIT=1
 (from test_kernels.py)."""
 
@@ -9,10 +10,12 @@ import pytest
 import reference as ref
 from test_kernels import DTYPES, assert_grad, numeric_grad, randn, up
 from tinygrad_rnn.kernels import sequences as seq
+from tinygrad_rnn.nn import blas_time_loops
 from tinygrad_rnn.nn.fused_sequences import recurrent_weight_grad
 
 SHAPES = [(1, 1, 1), (4, 2, 3), (3, 1, 7), (2, 5, 33)]  # (T, B, H)
 GATES = {"rnn_tanh": 1, "rnn_relu": 1, "lstm": 4, "gru": 3}
+LOOPS = pytest.mark.parametrize("loops", [seq, blas_time_loops], ids=["compiled", "blas"])
 
 
 def close(got, want, dtype, what):
@@ -30,38 +33,38 @@ def make_inputs(kind, T, B, H, dtype, seed=0):
                 dh_last=randn(rng, (B, H), dtype), dc_last=randn(rng, (B, H), dtype))
 
 
-def forward(kind, a, reverse):
-    """(the forward's outputs, the last being hs; hs) from the kernel."""
+def forward(loops, kind, a, reverse):
+    """(the forward's outputs, the last being hs; hs) from the time loop."""
     T, B, H = a["dhs"].shape
     w_t, like = np.ascontiguousarray(a["w_hh"].T), a["xp"]
     hs = np.full((T, B, H), np.nan, like.dtype)
     if kind == "lstm":
         gates, cs, tanh_cs = np.full_like(like, np.nan), np.full_like(hs, np.nan), np.full_like(hs, np.nan)
-        seq.lstm_sequence_fwd(a["xp"], a["h0"], a["c0"], w_t, reverse, gates, cs, tanh_cs, hs)
+        loops.lstm_sequence_fwd(a["xp"], a["h0"], a["c0"], w_t, reverse, gates, cs, tanh_cs, hs)
         return (gates, cs, tanh_cs, hs), hs
     if kind == "gru":
         gates, hps = np.full_like(like, np.nan), np.full_like(like, np.nan)
-        seq.gru_sequence_fwd(a["xp"], a["h0"], w_t, a["b_hh"], reverse, gates, hps, hs)
+        loops.gru_sequence_fwd(a["xp"], a["h0"], w_t, a["b_hh"], reverse, gates, hps, hs)
         return (gates, hps, hs), hs
-    seq.rnn_sequence_fwd(a["xp"], a["h0"], w_t, reverse, kind == "rnn_relu", hs)
+    loops.rnn_sequence_fwd(a["xp"], a["h0"], w_t, reverse, kind == "rnn_relu", hs)
     return (hs,), hs
 
 
-def backward(kind, a, saved, reverse):
-    """(dxp, dh0, [dc0,] dw_hh, [db_hh]): the kernel's, with d W_hh (and d b_hh) formed from its per-step
+def backward(loops, kind, a, saved, reverse):
+    """(dxp, dh0, [dc0,] dw_hh, [db_hh]): the time loop's, with d W_hh (and d b_hh) formed from its per-step
     gradients as the Functions of nn/fused_sequences.py form them."""
     out = lambda like: np.full_like(like, np.nan)  # noqa: E731  (an unwritten element shows as nan)
     hs = saved[-1]
     if kind == "lstm":
         grads = out(a["xp"]), out(a["h0"]), out(a["c0"])
-        seq.lstm_sequence_bwd(*saved[:3], a["c0"], a["w_hh"], a["dhs"], a["dh_last"], a["dc_last"], reverse, *grads)
+        loops.lstm_sequence_bwd(*saved[:3], a["c0"], a["w_hh"], a["dhs"], a["dh_last"], a["dc_last"], reverse, *grads)
         return (*grads, recurrent_weight_grad(grads[0], hs, a["h0"], reverse))
     if kind == "gru":
         dxp, dhps, dh0 = out(a["xp"]), out(a["xp"]), out(a["h0"])
-        seq.gru_sequence_bwd(*saved, a["h0"], a["w_hh"], a["dhs"], a["dh_last"], reverse, dxp, dhps, dh0)
+        loops.gru_sequence_bwd(*saved, a["h0"], a["w_hh"], a["dhs"], a["dh_last"], reverse, dxp, dhps, dh0)
         return dxp, dh0, recurrent_weight_grad(dhps, hs, a["h0"], reverse), dhps.sum(axis=(0, 1))
     grads = out(a["xp"]), out(a["h0"])
-    seq.rnn_sequence_bwd(hs, a["w_hh"], a["dhs"], a["dh_last"], reverse, kind == "rnn_relu", *grads)
+    loops.rnn_sequence_bwd(hs, a["w_hh"], a["dhs"], a["dh_last"], reverse, kind == "rnn_relu", *grads)
     return (*grads, recurrent_weight_grad(grads[0], hs, a["h0"], reverse))
 
 
@@ -80,23 +83,39 @@ def reference(kind, a, saved, reverse):
             ref.rnn_sequence_bwd(*s, u["h0"], u["w_hh"], u["dhs"], u["dh_last"], reverse, relu))
 
 
+@LOOPS
 @pytest.mark.parametrize("kind", GATES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("T,B,H", SHAPES)
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
-def test_sequence_kernels_match_reference(kind, dtype, T, B, H, reverse):
+def test_sequence_loops_match_reference(loops, kind, dtype, T, B, H, reverse):
     a = make_inputs(kind, T, B, H, dtype, seed=T * 100 + B * 10 + H)
-    saved, _ = forward(kind, a, reverse)
+    saved, _ = forward(loops, kind, a, reverse)
     want_fwd, want_bwd = reference(kind, a, saved, reverse)
     for k, (got, want) in enumerate(zip(saved, want_fwd)):
         close(got, want, dtype, f"{kind} forward output {k}")
-    for k, (got, want) in enumerate(zip(backward(kind, a, saved, reverse), want_bwd)):
+    for k, (got, want) in enumerate(zip(backward(loops, kind, a, saved, reverse), want_bwd)):
         close(got, want, dtype, f"{kind} backward output {k}")
 
 
 @pytest.mark.parametrize("kind", GATES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_blas_loops_equal_compiled_loops(kind, dtype):
+    """The two time loops differ only in how the recurrent products are summed (1e-12 in float64)."""
+    a = make_inputs(kind, 6, 3, 9, dtype, seed=11)
+    for reverse in (False, True):
+        compiled, blas = forward(seq, kind, a, reverse)[0], forward(blas_time_loops, kind, a, reverse)[0]
+        for k, (got, want) in enumerate(zip(blas, compiled)):
+            close(got, want, dtype, f"{kind} forward output {k}")
+        grads = zip(backward(blas_time_loops, kind, a, compiled, reverse), backward(seq, kind, a, compiled, reverse))
+        for k, (got, want) in enumerate(grads):
+            close(got, want, dtype, f"{kind} backward output {k}")
+
+
+@LOOPS
+@pytest.mark.parametrize("kind", GATES)
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
-def test_sequence_backward_matches_finite_differences(kind, reverse):
+def test_sequence_backward_matches_finite_differences(loops, kind, reverse):
     """d/d(inputs) of  sum(dhs * hs) + sum(dh_last * h_last) (+ sum(dc_last * c_last))  in float64."""
     a = make_inputs(kind, 3, 2, 2, np.float64, seed=7)
     if kind == "rnn_relu":
@@ -104,7 +123,7 @@ def test_sequence_backward_matches_finite_differences(kind, reverse):
     last = 0 if reverse else -1
 
     def loss():
-        saved, hs = forward(kind, a, reverse)
+        saved, hs = forward(loops, kind, a, reverse)
         total = np.sum(a["dhs"] * hs) + np.sum(a["dh_last"] * hs[last])
         if kind == "lstm":
             total += np.sum(a["dc_last"] * saved[1][last])
@@ -112,7 +131,7 @@ def test_sequence_backward_matches_finite_differences(kind, reverse):
 
     names = ["xp", "h0"] + (["c0"] if kind == "lstm" else []) + ["w_hh"] + (["b_hh"] if kind == "gru" else [])
     numeric = {name: numeric_grad(loss, a[name]) for name in names}
-    analytic = backward(kind, a, forward(kind, a, reverse)[0], reverse)
+    analytic = backward(loops, kind, a, forward(loops, kind, a, reverse)[0], reverse)
     for name, grad in zip(names, analytic):
         assert_grad(f"{kind} {name}", grad, numeric[name])
 

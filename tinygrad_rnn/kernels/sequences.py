@@ -5,7 +5,12 @@ microseconds and the Python around it (a graph node, a BLAS call, a kernel call,
 ten times that. These kernels run every step of one layer in one direction, forward or backward,
 inside one compiled loop; the step math is the one-step kernels of :mod:`.cells`, and the recurrent
 products are plain loops (``add_product``), which at these sizes cost what a BLAS call does. For
-larger steps BLAS wins and the one-node-per-step path is used instead.
+larger steps BLAS wins, and the same loops run in Python around BLAS calls
+(``tinygrad_rnn.nn.blas_time_loops``).
+
+The gate kernels are never given one array as both input and output: the compiler vectorises their
+loops only after a run-time check that the arrays do not overlap, and an in-place call fails that
+check and runs the scalar loop (4-5x slower). Hence the scratch ``pre`` and the alternating d c.
 
 The input projection xp = x W_ih^T + b_ih (+ b_hh) is computed outside for all steps at once.
 Shapes: xp (T, B, G*H) with G = 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n); h0, c0 (B, H);
@@ -120,17 +125,16 @@ def rnn_sequence_fwd(xp, h0, w_hh_t, reverse, relu, hs_out):
         raise ValueError("rnn_sequence_fwd: expected h0 of shape (B, H)")
     if w_hh_t.shape != (H, H):
         raise ValueError("rnn_sequence_fwd: expected w_hh_t of shape (H, H)")
-    h_prev = h0
+    h_prev, pre = h0, np.empty((B, H), hs_out.dtype)
     for s in range(T):
         t = _step_at(s, T, reverse)
-        h = hs_out[t]
-        _copy(xp[t], h)
-        add_product(h_prev, w_hh_t, h)         # pre_t, activated in place below
+        _copy(xp[t], pre)
+        add_product(h_prev, w_hh_t, pre)
         if relu:
-            rnn_relu_fwd(h, h)
+            rnn_relu_fwd(pre, hs_out[t])
         else:
-            rnn_tanh_fwd(h, h)
-        h_prev = h
+            rnn_tanh_fwd(pre, hs_out[t])
+        h_prev = hs_out[t]
 
 
 @kernel
@@ -181,13 +185,12 @@ def lstm_sequence_fwd(xp, h0, c0, w_hh_t, reverse, gates_out, cs_out, tanh_cs_ou
         raise ValueError("lstm_sequence_fwd: expected h0 and c0 of shape (B, H)")
     if w_hh_t.shape != (H, 4 * H):
         raise ValueError("lstm_sequence_fwd: expected w_hh_t of shape (H, 4H)")
-    h_prev, c_prev = h0, c0
+    h_prev, c_prev, pre = h0, c0, np.empty((B, 4 * H), hs_out.dtype)
     for s in range(T):
         t = _step_at(s, T, reverse)
-        gates = gates_out[t]
-        _copy(xp[t], gates)
-        add_product(h_prev, w_hh_t, gates)     # pre_t, turned into the gates in place
-        lstm_fwd(gates, c_prev, gates, cs_out[t], hs_out[t], tanh_cs_out[t])
+        _copy(xp[t], pre)
+        add_product(h_prev, w_hh_t, pre)
+        lstm_fwd(pre, c_prev, gates_out[t], cs_out[t], hs_out[t], tanh_cs_out[t])
         h_prev, c_prev = hs_out[t], cs_out[t]
 
 
@@ -207,17 +210,20 @@ def lstm_sequence_bwd(gates, cs, tanh_cs, c0, w_hh, dhs, dh_last, dc_last, rever
         raise ValueError("lstm_sequence_bwd: expected w_hh of shape (4H, H)")
     if dc0_out.shape != (B, H) or dh0_out.shape != (B, H):
         raise ValueError("lstm_sequence_bwd: expected dh0_out and dc0_out of shape (B, H)")
-    dh, dc = dh0_out, dc0_out                      # the running d h_t, d c_t; they end as d h0, d c0
+    dh = dh0_out                                   # the running d h_t; ends as d h0
     _copy(dh_last, dh)
+    dc, dc_prev = np.empty((B, H), dh.dtype), np.empty((B, H), dh.dtype)
     _copy(dc_last, dc)
     for s in range(T - 1, -1, -1):
         t = _step_at(s, T, reverse)
         c_prev = c0 if s == 0 else cs[_step_at(s - 1, T, reverse)]
         _add(dhs[t], dh)
         dpre = dxp_out[t]
-        lstm_bwd(gates[t], c_prev, tanh_cs[t], dh, dc, dpre, dc)   # dc becomes d c_{t-1}
+        lstm_bwd(gates[t], c_prev, tanh_cs[t], dh, dc, dpre, dc_prev)
         _zero(dh)
         add_product(dpre, w_hh, dh)
+        dc, dc_prev = dc_prev, dc
+    _copy(dc, dc0_out)
 
 
 # --- GRU (PyTorch's form) ------------------------------------------------------------------------

@@ -2,16 +2,37 @@
 
 Each Function takes the hoisted input projection ``xp`` (T, B, G*H) of the whole sequence, the
 initial state and the recurrent weights, and returns every step's h (T, B, H) plus the final state.
-Its forward and backward are one call each to the compiled time loops of
-:mod:`tinygrad_rnn.kernels.sequences`, which reuse the one-step gate kernels; the backward then forms
-dW_hh = sum_t dpre_t^T h_{t-1} as one GEMM over all steps. The numbers are those of the
-one-node-per-step path (:mod:`.fused_steps`), which the tests check to 1e-12 in float64.
-Backpropagation through time happens inside this node's backward instead of in the engine.
+Its forward and backward are one call each to a time loop that reuses the one-step gate kernels:
+for small steps the compiled loops of :mod:`tinygrad_rnn.kernels.sequences` (products as loops),
+else the Python loops of :mod:`.blas_time_loops` (each product one BLAS call); see
+``compiled_loop_pays``. The backward then forms dW_hh = sum_t dpre_t^T h_{t-1} as one GEMM over all
+steps. The numbers are those of the one-node-per-step path (:mod:`.fused_steps`), which the tests
+check to 1e-12 in float64. Backpropagation through time happens inside this node's backward
+instead of in the engine.
 """
 import numpy as np
 
 from .. import kernels
 from ..autograd import Function
+from . import blas_time_loops
+
+COMPILED_LOOP_MAX_WORK = 65536
+"""Largest B * G*H * H (multiply-adds of one step's recurrent product) for which a sequence node runs
+the compiled time loop: below it a BLAS call's fixed cost exceeds the product's arithmetic; above it
+BLAS is faster (a sweep of B and H with benchmarks/rnn_speed.py, all cells and both dtypes)."""
+
+
+def compiled_loop_pays(batch, w_hh):
+    """Whether the compiled time loop is the faster one for this batch and W_hh (G*H, H): small
+    enough steps, and the kernels compiled (under NUMBA_DISABLE_JIT its loops would run as Python)."""
+    return kernels.jit_enabled() and batch * w_hh.size <= COMPILED_LOOP_MAX_WORK
+
+
+def time_loops(batch, w_hh):
+    """(the module whose ``*_sequence_fwd/bwd`` this node runs, W_hh^T in the form it reads)."""
+    if compiled_loop_pays(batch, w_hh):
+        return kernels, np.ascontiguousarray(w_hh.T)
+    return blas_time_loops, w_hh.T
 
 
 def _contiguous(*arrays):
@@ -51,13 +72,14 @@ class RNNSequence(Function):
         xp, h0, w_hh = _contiguous(xp, h0, w_hh)
         hs = np.empty_like(xp)
         relu = nonlinearity == "relu"
-        kernels.rnn_sequence_fwd(xp, h0, np.ascontiguousarray(w_hh.T), reverse, relu, hs)
-        self.hs, self.h0, self.w_hh, self.relu, self.reverse = hs, h0, w_hh, relu, reverse
+        loops, w_hh_t = time_loops(h0.shape[0], w_hh)
+        loops.rnn_sequence_fwd(xp, h0, w_hh_t, reverse, relu, hs)
+        self.hs, self.h0, self.w_hh, self.relu, self.reverse, self.loops = hs, h0, w_hh, relu, reverse, loops
         return hs, _final(hs, reverse)
 
     def backward(self, dhs, dh_last):
         dxp, dh0 = np.empty_like(self.hs), np.empty_like(self.h0)
-        kernels.rnn_sequence_bwd(self.hs, self.w_hh, _grad_or_zeros(dhs, self.hs), _grad_or_zeros(dh_last, self.h0),
+        self.loops.rnn_sequence_bwd(self.hs, self.w_hh, _grad_or_zeros(dhs, self.hs), _grad_or_zeros(dh_last, self.h0),
                                  self.reverse, self.relu, dxp, dh0)
         return dxp, dh0, recurrent_weight_grad(dxp, self.hs, self.h0, self.reverse)
 
@@ -74,14 +96,15 @@ class LSTMSequence(Function):
         T, B, H = xp.shape[0], h0.shape[0], h0.shape[1]
         gates = np.empty_like(xp)
         cs, tanh_cs, hs = (np.empty((T, B, H), xp.dtype) for _ in range(3))
-        kernels.lstm_sequence_fwd(xp, h0, c0, np.ascontiguousarray(w_hh.T), reverse, gates, cs, tanh_cs, hs)
+        loops, w_hh_t = time_loops(B, w_hh)
+        loops.lstm_sequence_fwd(xp, h0, c0, w_hh_t, reverse, gates, cs, tanh_cs, hs)
         self.gates, self.cs, self.tanh_cs, self.hs = gates, cs, tanh_cs, hs
-        self.h0, self.c0, self.w_hh, self.reverse = h0, c0, w_hh, reverse
+        self.h0, self.c0, self.w_hh, self.reverse, self.loops = h0, c0, w_hh, reverse, loops
         return hs, _final(hs, reverse), _final(cs, reverse)
 
     def backward(self, dhs, dh_last, dc_last):
         dxp, dh0, dc0 = np.empty_like(self.gates), np.empty_like(self.h0), np.empty_like(self.c0)
-        kernels.lstm_sequence_bwd(self.gates, self.cs, self.tanh_cs, self.c0, self.w_hh, _grad_or_zeros(dhs, self.hs),
+        self.loops.lstm_sequence_bwd(self.gates, self.cs, self.tanh_cs, self.c0, self.w_hh, _grad_or_zeros(dhs, self.hs),
                                   _grad_or_zeros(dh_last, self.h0), _grad_or_zeros(dc_last, self.c0), self.reverse,
                                   dxp, dh0, dc0)
         return dxp, dh0, dc0, recurrent_weight_grad(dxp, self.hs, self.h0, self.reverse)
@@ -99,13 +122,15 @@ class GRUSequence(Function):
         bias = np.zeros(w_hh.shape[0], xp.dtype) if b_hh is None else np.ascontiguousarray(b_hh)
         T, B, H = xp.shape[0], h0.shape[0], h0.shape[1]
         gates, hps, hs = np.empty_like(xp), np.empty_like(xp), np.empty((T, B, H), xp.dtype)
-        kernels.gru_sequence_fwd(xp, h0, np.ascontiguousarray(w_hh.T), bias, reverse, gates, hps, hs)
+        loops, w_hh_t = time_loops(B, w_hh)
+        loops.gru_sequence_fwd(xp, h0, w_hh_t, bias, reverse, gates, hps, hs)
         self.gates, self.hps, self.hs, self.h0, self.w_hh, self.reverse = gates, hps, hs, h0, w_hh, reverse
+        self.loops = loops
         return hs, _final(hs, reverse)
 
     def backward(self, dhs, dh_last):
         dxp, dhps, dh0 = np.empty_like(self.gates), np.empty_like(self.hps), np.empty_like(self.h0)
-        kernels.gru_sequence_bwd(self.gates, self.hps, self.hs, self.h0, self.w_hh, _grad_or_zeros(dhs, self.hs),
+        self.loops.gru_sequence_bwd(self.gates, self.hps, self.hs, self.h0, self.w_hh, _grad_or_zeros(dhs, self.hs),
                                  _grad_or_zeros(dh_last, self.h0), self.reverse, dxp, dhps, dh0)
         dw = recurrent_weight_grad(dhps, self.hs, self.h0, self.reverse)
         if len(self.needs_input_grad) == 3:

@@ -63,11 +63,13 @@ class RNNBase(Module):
     ``lengths`` (B,) gives each sequence's real length in a padded batch: a sequence then gets the
     outputs, final state and gradients it would get alone, with zeros at its padded steps.
     ``fused`` picks how the steps become graph nodes; every choice computes the same numbers:
-      * ``"step"``: one node per time step (numba gate kernels, BLAS products);
-      * ``"sequence"``: one node per layer and direction, the time loop compiled (not with ``lengths``
-        or for the reset-before GRU, which run one node per step);
-      * ``True`` (default): ``"sequence"`` for small steps (batch * gates*H * H up to
-        ``recurrent_step.SEQUENCE_NODE_MAX_WORK``, e.g. min-char-rnn's batch 1, hidden 100), else ``"step"``;
+      * ``"step"``: one node per time step (numba gate kernels, BLAS products), so the engine walks the
+        unrolled graph;
+      * ``"sequence"`` or ``True`` (default): one node per layer and direction, whose forward and
+        backward each run the whole time loop: compiled, recurrent products included, for small steps
+        (batch * gates*H * H up to ``fused_sequences.COMPILED_LOOP_MAX_WORK``, e.g. min-char-rnn's
+        batch 1, hidden 100), else in Python around one BLAS call per step. Not with ``lengths`` or
+        for the reset-before GRU, which run one node per step;
       * ``False``: the composed path, each step built from primitive ops (the readable reference).
     """
 

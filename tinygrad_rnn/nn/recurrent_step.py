@@ -8,19 +8,12 @@
 ``run_time_loop`` owns the loop over time and its direction for every path, and ``uses_sequence_node``
 decides when a layer runs as one node.
 """
-from .. import kernels
 from ..autograd import stack
 from ..autograd.ops.movement import Unbind
 from . import cell_math
 from . import fused_sequences
 from . import fused_steps
 from .functional import linear
-
-SEQUENCE_NODE_MAX_WORK = 65536
-"""Largest B * G*H * H (multiply-adds of one step's recurrent product) that ``fused=True`` runs as one
-node per layer-direction: below it, Python's cost per step node exceeds the step's arithmetic, and
-compiled loops beat BLAS calls; above it, BLAS wins (measured with benchmarks/rnn_speed.py)."""
-
 
 class CellKind:
     """The equations of one recurrent cell kind: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'."""
@@ -95,20 +88,11 @@ class CellKind:
         return hs, (h,)
 
 
-def uses_sequence_node(kind, fused, batch, hidden, masks=None):
-    """Whether a layer-direction runs as one graph node (else one node per step, or composed).
-
-    Never with ``lengths`` (masks) or for a kind without a sequence node; always with
-    ``fused="sequence"``; with ``fused=True`` when one step's recurrent product is at most
-    ``SEQUENCE_NODE_MAX_WORK`` multiply-adds and the kernels are compiled (under NUMBA_DISABLE_JIT
-    the loops would run as Python).
-    """
-    if fused not in (True, "sequence") or masks is not None or not kind.has_sequence_node:
-        return False
-    if fused == "sequence":
-        return True
-    small = batch * kind.gate_count * hidden * hidden <= SEQUENCE_NODE_MAX_WORK
-    return small and kernels.jit_enabled()
+def uses_sequence_node(kind, fused, masks=None):
+    """Whether a layer-direction runs as one graph node (else one node per step, or composed):
+    with ``fused=True`` or ``"sequence"``, unless there are ``lengths`` (masks) or the kind has no
+    sequence node (the reset-before GRU)."""
+    return fused in (True, "sequence") and masks is None and kind.has_sequence_node
 
 
 def run_time_loop(kind, x, state, weights, fused=True, reverse=False, masks=None):
@@ -119,7 +103,7 @@ def run_time_loop(kind, x, state, weights, fused=True, reverse=False, masks=None
     after the last step processed. ``masks[t]`` (B, 1) marks rows whose sequence is running at t.
     ``fused``: True, "step", "sequence" or False, as documented on ``RNNBase``.
     """
-    if uses_sequence_node(kind, fused, x.shape[1], state[0].shape[-1], masks):
+    if uses_sequence_node(kind, fused, masks):
         return kind.fused_sequence(kind.project_inputs(x, weights), state, weights, reverse)
     steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
     outputs = [None] * x.shape[0]

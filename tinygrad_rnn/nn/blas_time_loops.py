@@ -1,0 +1,96 @@
+"""The time loops of the sequence nodes in Python, each step's recurrent product one BLAS call.
+
+Same names, arguments and results as the compiled loops of :mod:`tinygrad_rnn.kernels.sequences`
+(see there for the equations and shapes), and the same one-step gate kernels inside; only the
+recurrent products differ: here ``np.dot`` writes each step's product straight into its slot of
+the output. Above a few tens of thousands of multiply-adds per step BLAS is faster than the
+compiled loop's products, and one Python loop per layer-direction still costs far less than a
+graph node per step. ``w_hh_t`` may be any view of W_hh^T (``w_hh.T`` needs no copy: BLAS reads
+the transpose in place).
+
+The gate kernels are never handed the same array as input and output: the compiler vectorises their
+loops only after a run-time check that the arrays do not overlap, so an in-place call runs 4-5x
+slower. Hence the scratch ``pre`` and the two alternating d c buffers.
+"""
+import numpy as np
+
+from .. import kernels
+
+
+def _steps(T, reverse):
+    """The time indices in the order the forward pass processes them."""
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def rnn_sequence_fwd(xp, h0, w_hh_t, reverse, relu, hs_out):
+    """h_t = act(xp_t + h_{t-1} W_hh^T) for every t; hs_out[t] = h_t."""
+    activate = kernels.rnn_relu_fwd if relu else kernels.rnn_tanh_fwd
+    h_prev, pre = h0, np.empty_like(h0)
+    for t in _steps(len(xp), reverse):
+        np.dot(h_prev, w_hh_t, out=pre)
+        pre += xp[t]
+        activate(pre, hs_out[t])
+        h_prev = hs_out[t]
+
+
+def rnn_sequence_bwd(hs, w_hh, dhs, dh_last, reverse, relu, dxp_out, dh0_out):
+    """dpre_t = act'(.) * (dhs_t + dh_t), dh_{t-1} = dpre_t W_hh, walking the steps backwards."""
+    step_backward = kernels.rnn_relu_bwd if relu else kernels.rnn_tanh_bwd
+    dh = dh0_out                                   # the running d h_t; ends as d h0
+    dh[...] = dh_last
+    for t in reversed(_steps(len(hs), reverse)):
+        dh += dhs[t]
+        step_backward(hs[t], dh, dxp_out[t])
+        np.dot(dxp_out[t], w_hh, out=dh)
+
+
+def lstm_sequence_fwd(xp, h0, c0, w_hh_t, reverse, gates_out, cs_out, tanh_cs_out, hs_out):
+    """pre_t = xp_t + h_{t-1} W_hh^T, activated in place into gates_out[t]; then c_t, tanh(c_t), h_t."""
+    h_prev, c_prev, pre = h0, c0, np.empty_like(xp[0])
+    for t in _steps(len(xp), reverse):
+        np.dot(h_prev, w_hh_t, out=pre)
+        pre += xp[t]
+        kernels.lstm_fwd(pre, c_prev, gates_out[t], cs_out[t], hs_out[t], tanh_cs_out[t])
+        h_prev, c_prev = hs_out[t], cs_out[t]
+
+
+def lstm_sequence_bwd(gates, cs, tanh_cs, c0, w_hh, dhs, dh_last, dc_last, reverse, dxp_out, dh0_out, dc0_out):
+    """Through each step's gates back to d pre_t (into dxp_out[t]), d c_{t-1} and dh_{t-1} = dpre_t W_hh."""
+    dh = dh0_out                                   # the running d h_t; ends as d h0
+    dh[...] = dh_last
+    dc, dc_prev = dc_last.copy(), np.empty_like(dc_last)
+    order = _steps(len(gates), reverse)
+    for s in range(len(order) - 1, -1, -1):
+        t = order[s]
+        c_prev = c0 if s == 0 else cs[order[s - 1]]
+        dh += dhs[t]
+        kernels.lstm_bwd(gates[t], c_prev, tanh_cs[t], dh, dc, dxp_out[t], dc_prev)
+        np.dot(dxp_out[t], w_hh, out=dh)
+        dc, dc_prev = dc_prev, dc
+    dc0_out[...] = dc
+
+
+def gru_sequence_fwd(xp, h0, w_hh_t, b_hh, reverse, gates_out, hps_out, hs_out):
+    """hp_t = h_{t-1} W_hh^T + b_hh into hps_out[t], then the GRU step kernel."""
+    h_prev = h0
+    for t in _steps(len(xp), reverse):
+        hp = hps_out[t]
+        np.dot(h_prev, w_hh_t, out=hp)
+        hp += b_hh
+        kernels.gru_fwd(xp[t], hp, h_prev, gates_out[t], hs_out[t])
+        h_prev = hs_out[t]
+
+
+def gru_sequence_bwd(gates, hps, hs, h0, w_hh, dhs, dh_last, reverse, dxp_out, dhps_out, dh0_out):
+    """Every step's d xp and d hp; dh_{t-1} = (the gate kernel's direct part) + d hp_t W_hh."""
+    dh = dh0_out                                   # the running d h_t; ends as d h0
+    dh[...] = dh_last
+    direct = np.empty_like(dh)                     # d h_{t-1} through z * h_{t-1}
+    order = _steps(len(gates), reverse)
+    for s in range(len(order) - 1, -1, -1):
+        t = order[s]
+        h_prev = h0 if s == 0 else hs[order[s - 1]]
+        dh += dhs[t]
+        kernels.gru_bwd(gates[t], hps[t], h_prev, dh, dxp_out[t], dhps_out[t], direct)
+        np.dot(dhps_out[t], w_hh, out=dh)
+        dh += direct
