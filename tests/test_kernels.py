@@ -629,6 +629,15 @@ def test_adagrad_update_matches_reference(dtype, N):
         optim_updates.adagrad_update(param, grad[:-1] if N > 1 else grad[:0], state_sum, 0.05, 1e-10)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_clip_values_matches_numpy_clip(dtype):
+    values = np.array([-np.inf, -7.5, -5.0, -0.0, 0.25, 5.0, 6.0, np.inf, np.nan], dtype)
+    want = np.clip(values, -5.0, 5.0)
+    optim_updates.clip_values(values, 5.0)
+    assert values.dtype == dtype
+    np.testing.assert_array_equal(values, want)        # equal_nan: nan stays nan
+
+
 # --- the same file without the JIT -----------------------------------------------------------
 
 @pytest.mark.skipif(JIT_DISABLED, reason="already running with NUMBA_DISABLE_JIT=1")

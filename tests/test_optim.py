@@ -449,13 +449,18 @@ def test_clip_argument_errors():
 
 
 def test_clip_grad_value_matches_numpy_clip():
+    """A contiguous gradient (the compiled pass) and a strided one (NumPy's path) clip alike."""
     rng = np.random.default_rng(4)
-    grads = [rng.standard_normal((3, 3)).astype(np.float32) * 10, None]
+    grads = [rng.standard_normal((3, 3)).astype(np.float32) * 10, None, (rng.standard_normal((4, 6)) * 10)[:, ::2]]
+    want = [np.clip(grads[0], -5, 5), None, np.clip(grads[2], -5, 5)]
     ps = _with_grads(grads)
+    ps[2].grad = grads[2]                                  # the strided view itself, not a copy
+    assert ps[0].grad.flags.c_contiguous and not ps[2].grad.flags.c_contiguous
     clip_grad_value_(ps, 5)
-    np.testing.assert_array_equal(ps[0].grad, np.clip(grads[0], -5, 5))
+    for k in (0, 2):
+        np.testing.assert_array_equal(ps[k].grad, want[k])
+        assert np.abs(want[k]).max() == 5
     assert ps[0].grad.dtype == np.float32 and ps[1].grad is None
-    assert np.abs(grads[0]).max() > 5
 
 
 # ----------------------------------------------------------------------------- parity with PyTorch

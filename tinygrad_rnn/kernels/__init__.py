@@ -12,7 +12,7 @@ module                 kernels
 ``cells``              rnn_tanh, rnn_relu, lstm, gru, gru_rb_gates, gru_rb_out
 ``sequences``          rnn_sequence, lstm_sequence, gru_sequence: all steps of a layer in one call
 ``cross_entropy``      cross_entropy (``*_fwd``, ``*_bwd``)
-``optim_updates``      adagrad_update: an optimizer step in one pass over a parameter
+``optim_updates``      adagrad_update, clip_values: an optimizer step, a gradient clip, in one pass
 =====================  =================================================================
 
 Importing this package is free: numba (about half a second to import) is loaded only when a
@@ -46,7 +46,7 @@ _HOME = {
     "rnn_sequence_fwd": "sequences", "rnn_sequence_bwd": "sequences",
     "lstm_sequence_fwd": "sequences", "lstm_sequence_bwd": "sequences",
     "gru_sequence_fwd": "sequences", "gru_sequence_bwd": "sequences",
-    "adagrad_update": "optim_updates",
+    "adagrad_update": "optim_updates", "clip_values": "optim_updates",
     "cross_entropy_fwd": "cross_entropy", "cross_entropy_bwd": "cross_entropy",
 }
 

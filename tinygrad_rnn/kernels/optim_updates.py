@@ -1,4 +1,5 @@
-"""Optimizer updates fused into one pass over a parameter: one loop instead of about seven NumPy calls.
+"""Optimizer updates (and gradient clipping) fused into one pass over a parameter: one loop instead of
+about seven NumPy calls.
 
 For the small parameters of a character RNN (a few thousand elements each), each NumPy call costs more
 in dispatch than in arithmetic, and an optimizer step touches every parameter of the model.
@@ -30,3 +31,17 @@ def adagrad_update(param, grad, state_sum, clr, eps):
         s = state_sum[i] + g * g
         state_sum[i] = s
         param[i] += (g / (np.sqrt(s) + eps)) * neg_clr
+
+
+@kernel
+def clip_values(values, limit):
+    """values <- min(max(values, -limit), limit), in place, for (N,) ``values``; nan stays nan.
+
+    >>> g = np.array([-7.0, 0.5, np.nan, 9.0]); clip_values(g, 5.0); g
+    array([-5. ,  0.5,  nan,  5. ])
+    """
+    high = values.dtype.type(limit)
+    low = -high
+    for i in range(values.shape[0]):
+        v = values[i]
+        values[i] = low if v < low else (high if v > high else v)
