@@ -45,7 +45,7 @@ def rnn_sequence_bwd(hs, w_hh, dhs, dh_last, reverse, relu, dxp_out, dh0_out):
 
 
 def lstm_sequence_fwd(xp, h0, c0, w_hh_t, reverse, gates_out, cs_out, tanh_cs_out, hs_out):
-    """pre_t = xp_t + h_{t-1} W_hh^T, activated in place into gates_out[t]; then c_t, tanh(c_t), h_t."""
+    """pre_t = xp_t + h_{t-1} W_hh^T, then the LSTM step kernel: gates_out[t], c_t, tanh(c_t), h_t."""
     h_prev, c_prev, pre = h0, c0, np.empty_like(xp[0])
     for t in _steps(len(xp), reverse):
         np.dot(h_prev, w_hh_t, out=pre)

@@ -15,6 +15,7 @@ from . import fused_sequences
 from . import fused_steps
 from .functional import linear
 
+
 class CellKind:
     """The equations of one recurrent cell kind: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'."""
 
