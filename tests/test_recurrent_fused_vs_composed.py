@@ -137,12 +137,18 @@ def node_names(output):
     return {type(node).__name__ for node in topological_order(output.sum().grad_fn)}
 
 
-def test_fused_true_runs_one_node_per_layer_direction_where_it_can():
-    x = Tensor(np.zeros((3, 2, I)))
-    assert "LSTMSequence" in node_names(tg.nn.LSTM(I, H, dtype=np.float64)(x)[0])
-    assert "LSTMStep" in node_names(tg.nn.LSTM(I, H, dtype=np.float64)(x, lengths=[3, 2])[0])
-    assert "LSTMStep" in node_names(tg.nn.LSTM(I, H, dtype=np.float64, fused="step")(x)[0])
-    reset_before = tg.nn.GRU(I, H, dtype=np.float64, reset_after=False, fused="sequence")
+def test_fused_true_runs_one_node_per_layer_direction_up_to_a_step_size():
+    from tinygrad_rnn.nn.recurrent_step import SEQUENCE_NODE_MAX_WORK
+    small, large = 2, 40_000                               # batches: 4 gates * 8 * 8 multiply-adds per row
+    assert small * 4 * 8 * 8 <= SEQUENCE_NODE_MAX_WORK < large * 4 * 8 * 8
+    lstm = tg.nn.LSTM(I, 8, dtype=np.float64)
+    x, x_large = Tensor(np.zeros((3, small, I))), Tensor(np.zeros((2, large, I)))
+    assert "LSTMSequence" in node_names(lstm(x)[0])
+    assert "LSTMStep" in node_names(lstm(x_large)[0])
+    assert "LSTMSequence" in node_names(tg.nn.LSTM(I, 8, dtype=np.float64, fused="sequence")(x_large)[0])
+    assert "LSTMStep" in node_names(lstm(x, lengths=[3, 2])[0])
+    assert "LSTMStep" in node_names(tg.nn.LSTM(I, 8, dtype=np.float64, fused="step")(x)[0])
+    reset_before = tg.nn.GRU(I, 8, dtype=np.float64, reset_after=False, fused="sequence")
     assert "GRUResetBeforeStep" in node_names(reset_before(x)[0])
 
 

@@ -65,11 +65,14 @@ class RNNBase(Module):
     ``fused`` picks how the steps become graph nodes; every choice computes the same numbers:
       * ``"step"``: one node per time step (numba gate kernels, BLAS products), so the engine walks the
         unrolled graph;
-      * ``"sequence"`` or ``True`` (default): one node per layer and direction, whose forward and
-        backward each run the whole time loop: compiled, recurrent products included, for small steps
-        (batch * gates*H * H up to ``fused_sequences.COMPILED_LOOP_MAX_WORK``, e.g. min-char-rnn's
-        batch 1, hidden 100), else in Python around one BLAS call per step. Not with ``lengths`` or
-        for the reset-before GRU, which run one node per step;
+      * ``"sequence"``: one node per layer and direction, whose forward and backward each run the whole
+        time loop: compiled, recurrent products included, for small steps (batch * gates*H * H up to
+        ``fused_sequences.COMPILED_LOOP_MAX_WORK``, e.g. min-char-rnn's batch 1, hidden 100), else in
+        Python around one BLAS call per step. Not with ``lengths`` or for the reset-before GRU, which
+        run one node per step;
+      * ``True`` (default): ``"sequence"`` up to ``recurrent_step.SEQUENCE_NODE_MAX_WORK`` multiply-adds
+        per step's recurrent product (e.g. batch 32, LSTM 128), ``"step"`` above, where the arithmetic
+        dwarfs a node's overhead;
       * ``False``: the composed path, each step built from primitive ops (the readable reference).
     """
 

@@ -15,6 +15,13 @@ from . import fused_sequences
 from . import fused_steps
 from .functional import linear
 
+SEQUENCE_NODE_MAX_WORK = 8_388_608
+"""Largest B * G*H * H (multiply-adds of one step's recurrent product) that ``fused=True`` runs as one node
+per layer-direction; above it, one node per step. The saving, a node's Python per step, is fixed while the
+step's arithmetic grows: measured at 1 thread (training steps, benchmarks/rnn_speed.py configurations), the
+sequence node took 0.8-0.9x the per-step path's time at 2.1M (batch 32, LSTM 128), 0.95-1.0x at 12.6-16.8M
+(batch 64, GRU and LSTM 256) and 1.0-1.1x at 134M and above (batch 128, hidden 1024)."""
+
 
 class CellKind:
     """The equations of one recurrent cell kind: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'."""
@@ -89,11 +96,16 @@ class CellKind:
         return hs, (h,)
 
 
-def uses_sequence_node(kind, fused, masks=None):
-    """Whether a layer-direction runs as one graph node (else one node per step, or composed):
-    with ``fused=True`` or ``"sequence"``, unless there are ``lengths`` (masks) or the kind has no
-    sequence node (the reset-before GRU)."""
-    return fused in (True, "sequence") and masks is None and kind.has_sequence_node
+def uses_sequence_node(kind, fused, batch, hidden, masks=None):
+    """Whether a layer-direction runs as one graph node (else one node per step, or composed).
+
+    Never with ``lengths`` (masks) or for a kind without a sequence node (the reset-before GRU);
+    always with ``fused="sequence"``; with ``fused=True`` when one step's recurrent product is at
+    most ``SEQUENCE_NODE_MAX_WORK`` multiply-adds.
+    """
+    if fused not in (True, "sequence") or masks is not None or not kind.has_sequence_node:
+        return False
+    return fused == "sequence" or batch * kind.gate_count * hidden * hidden <= SEQUENCE_NODE_MAX_WORK
 
 
 def run_time_loop(kind, x, state, weights, fused=True, reverse=False, masks=None):
@@ -104,7 +116,7 @@ def run_time_loop(kind, x, state, weights, fused=True, reverse=False, masks=None
     after the last step processed. ``masks[t]`` (B, 1) marks rows whose sequence is running at t.
     ``fused``: True, "step", "sequence" or False, as documented on ``RNNBase``.
     """
-    if uses_sequence_node(kind, fused, masks):
+    if uses_sequence_node(kind, fused, x.shape[1], state[0].shape[-1], masks):
         return kind.fused_sequence(kind.project_inputs(x, weights), state, weights, reverse)
     steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
     outputs = [None] * x.shape[0]
