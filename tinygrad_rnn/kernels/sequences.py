@@ -8,9 +8,7 @@ products are plain loops (``add_product``), which at these sizes cost what a BLA
 larger steps BLAS wins, and the same loops run in Python around BLAS calls
 (``tinygrad_rnn.nn.blas_time_loops``).
 
-The gate kernels are never given one array as both input and output: the compiler vectorises their
-loops only after a run-time check that the arrays do not overlap, and an in-place call fails that
-check and runs the scalar loop (4-5x slower). Hence the scratch ``pre`` and the alternating d c.
+The gate kernels run out of place (see :mod:`.cells`), hence the scratch ``pre`` and the alternating d c.
 
 The input projection xp = x W_ih^T + b_ih (+ b_hh) is computed outside for all steps at once.
 Shapes: xp (T, B, G*H) with G = 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n); h0, c0 (B, H);

@@ -8,9 +8,8 @@ compiled loop's products, and one Python loop per layer-direction still costs fa
 graph node per step. ``w_hh_t`` may be any view of W_hh^T (``w_hh.T`` needs no copy: BLAS reads
 the transpose in place).
 
-The gate kernels are never handed the same array as input and output: the compiler vectorises their
-loops only after a run-time check that the arrays do not overlap, so an in-place call runs 4-5x
-slower. Hence the scratch ``pre`` and the two alternating d c buffers.
+The gate kernels run out of place (see :mod:`tinygrad_rnn.kernels.cells`), hence the scratch ``pre``
+and the two alternating d c buffers.
 """
 import numpy as np
 

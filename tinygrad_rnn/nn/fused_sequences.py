@@ -23,10 +23,15 @@ T = 25, all three cells, float32 and float64, 1 thread: the compiled loop took 0
 loop's time up to 65,536 multiply-adds, 0.65-1.0x up to 262,144, and 1.04-1.25x above."""
 
 
+def step_work(batch, gate_rows, hidden):
+    """Multiply-adds of one step's recurrent product h_{t-1} W_hh^T, W_hh of shape (G*H, H): B * G*H * H."""
+    return batch * gate_rows * hidden
+
+
 def compiled_loop_pays(batch, w_hh):
     """Whether the compiled time loop is the faster one for this batch and W_hh (G*H, H): small
     enough steps, and the kernels compiled (under NUMBA_DISABLE_JIT its loops would run as Python)."""
-    return kernels.jit_enabled() and batch * w_hh.size <= COMPILED_LOOP_MAX_WORK
+    return step_work(batch, *w_hh.shape) <= COMPILED_LOOP_MAX_WORK and kernels.jit_enabled()
 
 
 def time_loops(batch, w_hh):

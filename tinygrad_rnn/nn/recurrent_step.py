@@ -101,11 +101,12 @@ def uses_sequence_node(kind, fused, batch, hidden, masks=None):
 
     Never with ``lengths`` (masks) or for a kind without a sequence node (the reset-before GRU);
     always with ``fused="sequence"``; with ``fused=True`` when one step's recurrent product is at
-    most ``SEQUENCE_NODE_MAX_WORK`` multiply-adds.
+    most ``SEQUENCE_NODE_MAX_WORK`` multiply-adds (``fused_sequences.step_work``).
     """
     if fused not in (True, "sequence") or masks is not None or not kind.has_sequence_node:
         return False
-    return fused == "sequence" or batch * kind.gate_count * hidden * hidden <= SEQUENCE_NODE_MAX_WORK
+    work = fused_sequences.step_work(batch, kind.gate_count * hidden, hidden)
+    return fused == "sequence" or work <= SEQUENCE_NODE_MAX_WORK
 
 
 def run_time_loop(kind, x, state, weights, fused=True, reverse=False, masks=None):
