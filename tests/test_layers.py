@@ -42,6 +42,24 @@ def test_linear_init_bound_and_gradcheck():
     assert tg.gradcheck(lambda x, w, b: small(x), [x, small.weight, small.bias])
 
 
+
+def test_linear_node_with_two_biases_adds_both_and_passes_gradcheck():
+    """The node a recurrent input projection uses: y = x W^T + b_ih + b_hh, each bias its own gradient."""
+    from tinygrad_rnn.autograd.ops.matmul import Linear
+    rng = np.random.default_rng(2)
+    x, w = (Tensor(rng.standard_normal(shape), requires_grad=True) for shape in ((2, 4, 3), (5, 3)))
+    b1, b2 = (Tensor(rng.standard_normal(5), requires_grad=True) for _ in range(2))
+    np.testing.assert_allclose(Linear.apply(x, w, b1, b2).data, x.data @ w.data.T + b1.data + b2.data, atol=1e-14)
+    assert tg.gradcheck(lambda x, w, b1, b2: Linear.apply(x, w, b1, b2), [x, w, b1, b2])
+    b1.grad = b2.grad = None
+    Linear.apply(x, w, b1, b2).sum().backward()
+    assert b1.grad is not b2.grad and b1.grad.base is not b2.grad and b2.grad.base is not b1.grad
+    np.testing.assert_allclose(b1.grad, np.full(5, 2 * 4.0))
+    np.testing.assert_allclose(b2.grad, b1.grad)
+    frozen = Tensor(b1.data)                                  # a bias that wants no gradient gets none
+    y = Linear.apply(x, w, frozen, b2)
+    assert y._node.backward(np.ones(y.shape))[2] is None
+
 # ---------------------------------------------------------------- Embedding
 def test_embedding_picks_rows_and_accumulates_gradient_of_repeated_indices():
     tg.manual_seed(0)

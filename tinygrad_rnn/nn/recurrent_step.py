@@ -13,7 +13,7 @@ from ..autograd.ops.movement import Unbind
 from . import cell_math
 from . import fused_sequences
 from . import fused_steps
-from .functional import linear
+from ..autograd.ops.matmul import Linear
 
 SEQUENCE_NODE_MAX_WORK = 8_388_608
 """Largest B * G*H * H (multiply-adds of one step's recurrent product) that ``fused=True`` runs as one node
@@ -49,14 +49,16 @@ class CellKind:
         return (cell_math.keep_finished(mask, h_new, h),)
 
     def project_inputs(self, x, weights):
-        """x W_ih^T + bias for every row of x (..., I) at once. b_hh is folded in, except
-        PyTorch's GRU b_hn, which sits inside the reset product and so stays in the step."""
+        """x W_ih^T + biases for every row of x (..., I) at once, as one node. b_hh is added here too,
+        except PyTorch's GRU b_hn, which sits inside the reset product and so stays in the step."""
         w_ih, _, b_ih, b_hh = weights
         if b_ih is None:
-            return linear(x, w_ih)
-        if self.mode == "GRU" and self.reset_after:
-            return linear(x, w_ih, b_ih)
-        return linear(x, w_ih, b_ih + b_hh)
+            biases = ()
+        elif self.mode == "GRU" and self.reset_after:
+            biases = (b_ih,)
+        else:
+            biases = (b_ih, b_hh)
+        return Linear.apply(x, w_ih, *biases)
 
     def fused_step(self, xp, state, weights, mask=None, tape=None, first_step=False):
         """New state tuple from this step's projected input xp (B, gates*H), as one graph node.

@@ -52,18 +52,20 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    """y = x W^T + b, for x of shape (..., in), W (out, in), b (out,) — one node instead of three.
+    """y = x W^T + b_1 + ... + b_k (k >= 0 bias vectors), for x of shape (..., in), W (out, in), each b (out,):
+    one node instead of 2 + k.
 
-    dx = g W;  dW = g^T x and db = sum of g, both summed over the leading axes of x.
+    dx = g W;  dW = g^T x and each db = the sum of g, all summed over the leading axes of x.
+    A recurrent layer's input projection passes both of its biases, b_ih and b_hh.
     """
 
-    def forward(self, x, weight, bias=None):
+    def forward(self, x, weight, *biases):
         if x.shape[-1] != weight.shape[1]:
             raise ValueError(f"linear: expected input with last dimension {weight.shape[1]}, got shape {x.shape}")
         # (..., in) as one (rows, in) matrix: a single GEMM, where ``@`` on a 3-D x makes one per slice.
         # np.dot: NumPy's ``@`` is ~10x slower when the inner dimension is 1 (a one-row weight gradient).
         out = np.dot(_as_rows(x), weight.T).reshape(*x.shape[:-1], weight.shape[0])
-        if bias is not None:
+        for bias in biases:
             out += bias
         self.x, self.weight = x, weight
         return out
@@ -74,6 +76,13 @@ class Linear(Function):
         g2 = _as_rows(g)
         grad_x = np.dot(g2, weight).reshape(x.shape) if needs[0] else None
         grad_w = np.dot(g2.T, _as_rows(x)) if needs[1] else None
-        if len(needs) == 2:
-            return grad_x, grad_w
-        return grad_x, grad_w, (g2.sum(axis=0) if needs[2] else None)
+        grads, grad_bias = [grad_x, grad_w], None
+        for need in needs[2:]:
+            if not need:
+                grads.append(None)
+            elif grad_bias is None:
+                grad_bias = g2.sum(axis=0)
+                grads.append(grad_bias)
+            else:
+                grads.append(grad_bias.copy())   # no two inputs share one gradient array
+        return tuple(grads)
