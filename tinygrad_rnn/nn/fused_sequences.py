@@ -46,7 +46,7 @@ def _contiguous(*arrays):
 
 
 def _grad_or_zeros(grad, like):
-    return np.zeros_like(like) if grad is None else np.ascontiguousarray(grad)
+    return np.zeros(like.shape, like.dtype) if grad is None else np.ascontiguousarray(grad)
 
 
 def _final(hs, reverse):

@@ -86,11 +86,13 @@ class Stack(Function):
     """y = stack(xs, axis) (a new axis);  each dx_k = g indexed at k along that axis."""
 
     def forward(self, *xs, axis=0):
+        self.axis = axis
+        if len(xs) == 1 and axis == 0:   # a one-layer RNN's final state; np.stack's Python costs ~8 us
+            return xs[0][np.newaxis].copy()
         try:
             out = np.stack(xs, axis=axis)
         except ValueError:
             raise ValueError(f"stack: every tensor must have the same shape, got {[x.shape for x in xs]}") from None
-        self.axis = axis
         return out
 
     def backward(self, g):
