@@ -8,8 +8,10 @@ clipped to [-5, 5], Adagrad with learning rate 0.1. Weights start as N(0, 0.01^2
     python benchmarks/min_char_rnn_speed.py                       # 1 thread, float64, 10 s per contender
     python benchmarks/min_char_rnn_speed.py --dtype float32 --seconds 5
 
-Each contender trains from the same start on the same windows for ``--seconds`` after a short
-warm-up; the mean loss of the first 200 iterations is printed beside the speed as a sanity check.
+Each contender trains from the same start on the same windows for ``--seconds`` in all after a
+short warm-up, the contenders taking ``--turns`` turns each so that all of them meet the machine's
+changing speed alike (the table gives the ratio over all turns and its range between turns); the
+mean loss of the first 200 iterations is printed beside the speed as a sanity check.
 tinygrad_rnn and PyTorch give the same losses step for step at first (nn.RNN in both has two
 biases, b_ih and b_hh, each with its own Adagrad state). The NumPy loop has min-char-rnn's single
 bias and divides by sqrt(s + 1e-8) where the other two use sqrt(s) + 1e-10, so it departs from
@@ -199,19 +201,46 @@ class Torch:
         return loss.item()
 
 
-def measure(model, ids, seconds, warmup, check=200):
-    """(chars/s, timed iterations, mean loss of the first ``check`` iterations) training ``model`` from
-    the start of the text; the mean loss is None if fewer than ``check`` iterations ran."""
-    batches = windows(ids)
-    losses = [model.step(*next(batches)) for _ in range(warmup)]
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        loss = model.step(*next(batches))
-        if len(losses) < check:
-            losses.append(loss)
-        count += 1
-    elapsed = time.perf_counter() - start
-    return count * SEQ / elapsed, count, (float(np.mean(losses)) if len(losses) >= check else None)
+class Runner:
+    """One contender training on its own walk through the text from the start, timed in slices."""
+
+    def __init__(self, model, ids, warmup, check=200):
+        self.model, self.batches, self.check = model, windows(ids), check
+        self.losses = [model.step(*next(self.batches)) for _ in range(warmup)]
+        self.count, self.elapsed = 0, 0.0
+
+    def train_for(self, seconds):
+        """Train for about ``seconds``; return this slice's chars/s."""
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            loss = self.model.step(*next(self.batches))
+            if len(self.losses) < self.check:
+                self.losses.append(loss)
+            count += 1
+        elapsed = time.perf_counter() - start
+        self.count, self.elapsed = self.count + count, self.elapsed + elapsed
+        return count * SEQ / elapsed
+
+    @property
+    def rate(self):
+        return self.count * SEQ / self.elapsed
+
+    @property
+    def mean_loss(self):
+        """The mean loss of the first ``check`` iterations (None if fewer ran)."""
+        return float(np.mean(self.losses)) if len(self.losses) >= self.check else None
+
+
+def measure_in_turns(runners, seconds, turns):
+    """Give each runner ``seconds / turns`` in turn, ``turns`` times: every contender sees the machine in
+    every state it passes through (its speed here drifts within minutes). Returns, per runner, the
+    ratio of its speed to the first runner's in each turn."""
+    ratios = [[] for _ in runners]
+    for _ in range(turns):
+        rates = [runner.train_for(seconds / turns) for runner in runners]
+        for k, rate in enumerate(rates):
+            ratios[k].append(rate / rates[0])
+    return ratios
 
 
 def main():
@@ -219,7 +248,8 @@ def main():
     p.add_argument("--threads", type=int, default=THREADS, help="BLAS/torch threads (default 1)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float64",
                    help="float64 is min-char-rnn's own; float32 is what a GPU would run")
-    p.add_argument("--seconds", type=float, default=10.0, help="timed training per contender")
+    p.add_argument("--seconds", type=float, default=10.0, help="timed training per contender, over all turns")
+    p.add_argument("--turns", type=int, default=10, help="the contenders take turns this many times")
     p.add_argument("--warmup", type=int, default=20, help="untimed iterations first (numba compile included)")
     p.add_argument("--text", help="a UTF-8 text file (default: shared tinyshakespeare, else the built-in corpus)")
     p.add_argument("--no-torch", action="store_true")
@@ -233,17 +263,20 @@ def main():
     torch = None if args.no_torch else try_import_torch()
     print("\n".join(machine_header(THREADS)))
     print(f"text: {source} ({len(text):,} chars, vocabulary {len(chars)}); hidden {HIDDEN}, seq {SEQ}, "
-          f"{args.dtype}, {args.seconds:g} s each")
+          f"{args.dtype}, {args.seconds:g} s each in {args.turns} turns")
     contenders = [PlainNumpy(len(chars), dtype), Ours(len(chars), dtype)]
     if torch is not None:
         torch.set_num_threads(args.threads)
         contenders.append(Torch(torch, len(chars), dtype))
-    rows, base = [], None
-    for model in contenders:
-        rate, count, loss = measure(model, ids, args.seconds, args.warmup)
-        base = rate if base is None else base
-        rows.append([model.name, fmt(rate, 0), fmt(1e3 * SEQ / rate, 3), count, fmt(rate / base), fmt(loss, 3)])
-    print(format_table(["implementation", "chars/s", "ms/iter", "iters", "x NumPy", "loss it 1-200"], rows))
+    runners = [Runner(model, ids, args.warmup) for model in contenders]
+    ratios = measure_in_turns(runners, args.seconds, args.turns)
+    rows = []
+    for runner, per_turn in zip(runners, ratios):
+        rows.append([runner.model.name, fmt(runner.rate, 0), fmt(1e3 * SEQ / runner.rate, 3), runner.count,
+                     fmt(runner.rate / runners[0].rate), f"{min(per_turn):.2f}-{max(per_turn):.2f}",
+                     fmt(runner.mean_loss, 3)])
+    print(format_table(["implementation", "chars/s", "ms/iter", "iters", "x NumPy", "x NumPy per turn",
+                        "loss it 1-200"], rows))
 
 
 if __name__ == "__main__":

@@ -252,6 +252,38 @@ def test_function_backward_may_return_none_for_inputs_without_grad():
     np.testing.assert_array_equal(x.grad, [3.0, 4.0])
 
 
+
+def test_a_leaf_keeps_a_fresh_gradient_and_copies_any_other():
+    """A leaf's .grad is never an array someone else holds; a node declaring fresh_grads hands its own over."""
+    class Pass(tg.Function):            # returns the very array it received: the engine must copy it
+        def forward(self, x):
+            return x.copy()
+
+        def backward(self, g):
+            return g
+
+    handed = []
+
+    class Fresh(Pass):
+        fresh_grads = True
+
+        def backward(self, g):
+            handed.append(g * 2.0)
+            return handed[-1]
+
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    seed = np.array([1.0, 1.0])
+    Pass.apply(x).backward(seed)
+    assert not np.shares_memory(x.grad, seed)
+    x.grad[0] = 99.0
+    np.testing.assert_array_equal(seed, [1.0, 1.0])
+    Fresh.apply(y).backward(seed)
+    assert y.grad is handed[0]                       # kept, not copied
+    np.testing.assert_array_equal(y.grad, [2.0, 2.0])
+    Fresh.apply(y).backward(seed)                    # a second pass adds into the leaf's own array
+    assert y.grad is handed[0] and y.grad is not handed[1]
+    np.testing.assert_array_equal(y.grad, [4.0, 4.0])
+
 def autograd_modules():
     names = ["tinygrad_rnn"]
     package = tinygrad_rnn.autograd

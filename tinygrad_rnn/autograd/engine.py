@@ -87,14 +87,15 @@ def _run_hooks(hooks, grad, tensor_cls):
 def run_backward(root, grad, retain_graph):
     """Accumulate d(root)/d(leaf) * grad into ``.grad`` of every leaf that requires grad."""
     from .tensor import Tensor
-    leaf_grads = {}  # id(leaf) -> [leaf, summed grad, whether the sum is an array we own]
+    # id(leaf) -> [leaf, summed grad, whether that array is ours: a sum this pass made, or a node's fresh_grads]
+    leaf_grads = {}
 
-    def send(parent, grad):
+    def send(parent, grad, fresh=False):
         node = parent._node
         if node is None:
             entry = leaf_grads.get(id(parent))
             if entry is None:
-                leaf_grads[id(parent)] = [parent, grad, False]
+                leaf_grads[id(parent)] = [parent, grad, fresh]
             elif entry[2]:
                 entry[1] += grad  # the sum is an array this pass made, so adding in place is safe
             else:
@@ -132,7 +133,7 @@ def run_backward(root, grad, retain_graph):
         grads = node.backward(*grad_outputs)
         if type(grads) is not tuple:
             grads = (grads,)
-        parents, needs = node.parents, node.needs_input_grad
+        parents, needs, fresh = node.parents, node.needs_input_grad, node.fresh_grads
         if len(grads) != len(parents):
             raise RuntimeError(f"{type(node).__name__}.backward returned {len(grads)} gradients "
                                f"for {len(parents)} inputs")
@@ -142,7 +143,7 @@ def run_backward(root, grad, retain_graph):
                 parent = parents[index]
                 if g.shape != parent.data.shape or g.dtype != parent.data.dtype:
                     _raise_bad_grad(node, index, parent, g)
-                send(parent, g)
+                send(parent, g, fresh)
         if not retain_graph:
             node.release()
 

@@ -26,6 +26,8 @@ class Function:
     grads_pending = None     # per-output gradient sums, filled during a backward pass
     output_hooks = None      # {output index: [hook, ...]} for register_hook on non-leaf tensors
     retained_outputs = None  # {output index: weakref to the tensor} for retain_grad
+    fresh_grads = False      # True if backward returns new arrays that nothing else holds: a leaf may keep
+                             # one as its .grad without the copy the engine makes otherwise
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError

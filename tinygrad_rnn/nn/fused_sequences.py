@@ -74,6 +74,8 @@ def recurrent_weight_grad(dpre, hs, h0, reverse):
 class RNNSequence(Function):
     """h_t = act(xp_t + h_{t-1} W_hh^T) for every t, act = tanh or relu.  Returns (hs, h_last)."""
 
+    fresh_grads = True
+
     def forward(self, xp, h0, w_hh, nonlinearity="tanh", reverse=False):
         xp, h0, w_hh = _contiguous(xp, h0, w_hh)
         hs = np.empty_like(xp)
@@ -96,6 +98,8 @@ class LSTMSequence(Function):
     pre_t = xp_t + h_{t-1} W_hh^T;  i, f, o = sig(.), g = tanh(.);  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
     Returns (hs, h_last, c_last).
     """
+
+    fresh_grads = True
 
     def forward(self, xp, h0, c0, w_hh, reverse=False):
         xp, h0, c0, w_hh = _contiguous(xp, h0, c0, w_hh)
@@ -122,6 +126,8 @@ class GRUSequence(Function):
     hp_t = h_{t-1} W_hh^T + b_hh;  r, z = sig(xp + hp);  n = tanh(xp_n + r hp_n);  h_t = (1 - z) n + z h_{t-1}
     ``b_hh`` may be None (bias=False). Returns (hs, h_last).
     """
+
+    fresh_grads = True
 
     def forward(self, xp, h0, w_hh, b_hh=None, reverse=False):
         xp, h0, w_hh = _contiguous(xp, h0, w_hh)

@@ -59,6 +59,8 @@ class Linear(Function):
     A recurrent layer's input projection passes both of its biases, b_ih and b_hh.
     """
 
+    fresh_grads = True
+
     def forward(self, x, weight, *biases):
         if x.shape[-1] != weight.shape[1]:
             raise ValueError(f"linear: expected input with last dimension {weight.shape[1]}, got shape {x.shape}")
