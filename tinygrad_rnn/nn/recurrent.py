@@ -123,9 +123,9 @@ class RNNBase(Module):
         if x.dtype != self.dtype:
             raise TypeError(f"{name}: expected input of dtype {self.dtype}, got {x.dtype} "
                             "(convert the input, or the module with .to(dtype))")
-        order = "(B, T, {0})" if self.batch_first else "(T, B, {0})"
-        expected = f"{order.format(self.input_size)} or (T, {self.input_size})"
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            order = "(B, T, {0})" if self.batch_first else "(T, B, {0})"
+            expected = f"{order.format(self.input_size)} or (T, {self.input_size})"
             raise ValueError(f"{name}: expected input of shape {expected}, got {x.shape}")
         if x.ndim == 2:
             x = x.reshape(x.shape[0], 1, self.input_size)
