@@ -72,47 +72,51 @@ def windows(ids):
 # ---------------------------------------------------------------- plain NumPy, from the equations
 class PlainNumpy:
     """Forward: h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h), p_t = softmax(W_hy h_t + b_y), x_t one-hot.
-    Backward through time by hand; clip; Adagrad s += g^2, w -= lr g / sqrt(s + 1e-8)."""
+    Backward through time by hand; clip; Adagrad s += g^2, w -= lr g / sqrt(s + 1e-8).
+
+    Vectors are columns (n, 1) and every product, the outer products of the weight gradients included,
+    is ``np.dot``, as in the lecture's code: measured here that is 5-40% faster than 1-D vectors with
+    ``np.outer`` (whose broadcasting multiply is slow), so the baseline is the faster of the two."""
 
     name = "plain NumPy"
 
     def __init__(self, vocab, dtype):
         self.vocab, self.dtype = vocab, dtype
-        self.params = initial_weights(vocab, dtype)
+        self.params = {k: (v[:, None].copy() if v.ndim == 1 else v) for k, v in initial_weights(vocab, dtype).items()}
         self.sums = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.h = np.zeros(HIDDEN, dtype)
+        self.h = np.zeros((HIDDEN, 1), dtype)
         self.lr, self.clip, self.eps = dtype(LR), dtype(CLIP), dtype(1e-8)
 
     def step(self, inputs, targets, reset):
         p = self.params
         if reset:
-            self.h = np.zeros(HIDDEN, self.dtype)
+            self.h = np.zeros((HIDDEN, 1), self.dtype)
         xs, hs, ps = [], [self.h], []
         loss = 0.0
         for t in range(SEQ):                                   # forward, one character at a time
-            x = np.zeros(self.vocab, self.dtype)
+            x = np.zeros((self.vocab, 1), self.dtype)
             x[inputs[t]] = 1
-            h = np.tanh(p["w_xh"] @ x + p["w_hh"] @ hs[-1] + p["b_h"])
-            y = p["w_hy"] @ h + p["b_y"]
+            h = np.tanh(np.dot(p["w_xh"], x) + np.dot(p["w_hh"], hs[-1]) + p["b_h"])
+            y = np.dot(p["w_hy"], h) + p["b_y"]
             e = np.exp(y - y.max())
             prob = e / e.sum()
-            loss -= float(np.log(prob[targets[t]]))
+            loss -= float(np.log(prob[targets[t], 0]))
             xs.append(x)
             hs.append(h)
             ps.append(prob)
         grads = {k: np.zeros_like(v) for k, v in p.items()}
-        dh_next = np.zeros(HIDDEN, self.dtype)
+        dh_next = np.zeros((HIDDEN, 1), self.dtype)
         for t in reversed(range(SEQ)):                         # backward through time
             dy = ps[t].copy()
             dy[targets[t]] -= 1                                # d loss / d y = p - onehot(target)
-            grads["w_hy"] += np.outer(dy, hs[t + 1])
+            grads["w_hy"] += np.dot(dy, hs[t + 1].T)
             grads["b_y"] += dy
-            dh = p["w_hy"].T @ dy + dh_next
+            dh = np.dot(p["w_hy"].T, dy) + dh_next
             dpre = (1 - hs[t + 1] * hs[t + 1]) * dh            # tanh' = 1 - h^2
             grads["b_h"] += dpre
-            grads["w_xh"] += np.outer(dpre, xs[t])
-            grads["w_hh"] += np.outer(dpre, hs[t])
-            dh_next = p["w_hh"].T @ dpre
+            grads["w_xh"] += np.dot(dpre, xs[t].T)
+            grads["w_hh"] += np.dot(dpre, hs[t].T)
+            dh_next = np.dot(p["w_hh"].T, dpre)
         for k, w in p.items():                                 # clip, then Adagrad
             g = np.clip(grads[k], -self.clip, self.clip, out=grads[k])
             self.sums[k] += g * g
