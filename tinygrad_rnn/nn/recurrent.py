@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-from ..autograd import Tensor, cat, stack
+from ..autograd import Tensor, cat, is_grad_enabled, stack
 from ..autograd.ops.movement import Unbind
 from . import functional as F
 from . import init
@@ -51,6 +51,13 @@ def check_stack_args(name, input_size, hidden_size, num_layers, dropout):
     if dropout > 0 and num_layers == 1:
         warnings.warn(f"{name}: dropout={dropout} acts between layers, so with num_layers=1 it does nothing",
                       stacklevel=4)  # the caller of LSTM(...) etc.
+
+
+def _per_layer_direction(state):
+    """A state (L*D, B, H) as its L*D slices (B, H); a graph node only if a gradient must flow back into it."""
+    if state.requires_grad and is_grad_enabled():
+        return Unbind.apply(state)
+    return tuple([Tensor._make(part, False, None, 0) for part in state.data])
 
 
 class RNNBase(Module):
@@ -181,7 +188,7 @@ class RNNBase(Module):
         batched = input.ndim == 3 if isinstance(input, Tensor) else True
         x = self._check_input(input)
         steps, batch = x.shape[0], x.shape[1]
-        initial = [Unbind.apply(s) for s in self._initial_state(hx, batch, batched)]
+        initial = [_per_layer_direction(s) for s in self._initial_state(hx, batch, batched)]
         masks = self._masks(lengths, steps, batch)
         finals = []
         layer_input = x
