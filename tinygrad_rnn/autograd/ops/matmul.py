@@ -66,11 +66,14 @@ class Linear(Function):
             raise ValueError(f"linear: expected input with last dimension {weight.shape[1]}, got shape {x.shape}")
         # (..., in) as one (rows, in) matrix: a single GEMM, where ``@`` on a 3-D x makes one per slice.
         # np.dot: NumPy's ``@`` is ~10x slower when the inner dimension is 1 (a one-row weight gradient).
-        out = np.dot(_as_rows(x), weight.T).reshape(*x.shape[:-1], weight.shape[0])
-        for bias in biases:
-            out += bias
+        out = np.dot(_as_rows(x), weight.T)
+        if biases:                    # the biases summed first: one add over the (rows, out) product
+            total = biases[0]
+            for bias in biases[1:]:
+                total = total + bias
+            np.add(out, total, out=out)
         self.x, self.weight = x, weight
-        return out
+        return out.reshape(*x.shape[:-1], weight.shape[0])
 
     def backward(self, g):
         needs = self.needs_input_grad
