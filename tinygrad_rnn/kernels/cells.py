@@ -45,12 +45,12 @@ array([[0.5, 0.5, 0.5],
 import numpy as np
 
 from tinygrad_rnn.kernels.scalar_math import sigmoid, tanh
-from tinygrad_rnn.kernels.policy import kernel
+from tinygrad_rnn.kernels.policy import inline_kernel, kernel
 
 # --- plain RNN -------------------------------------------------------------------------------
 
 
-@kernel
+@inline_kernel
 def rnn_tanh_fwd(pre, h_out):
     """h = tanh(pre); pre and h_out are (B, H).
 
@@ -65,7 +65,7 @@ def rnn_tanh_fwd(pre, h_out):
             h_out[b, j] = tanh(pre[b, j])
 
 
-@kernel
+@inline_kernel
 def rnn_tanh_bwd(h, dh, dpre_out):
     """dpre = dh * (1 - h^2), where h = tanh(pre); all (B, H).
 
@@ -83,7 +83,7 @@ def rnn_tanh_bwd(h, dh, dpre_out):
             dpre_out[b, j] = dh[b, j] * (one - h[b, j] * h[b, j])
 
 
-@kernel
+@inline_kernel
 def rnn_relu_fwd(pre, h_out):
     """h = max(pre, 0) (nan stays nan); pre and h_out are (B, H).
 
@@ -99,7 +99,7 @@ def rnn_relu_fwd(pre, h_out):
             h_out[b, j] = v if (v > 0 or v != v) else 0.0
 
 
-@kernel
+@inline_kernel
 def rnn_relu_bwd(h, dh, dpre_out):
     """dpre = dh * (h > 0), where h = relu(pre); all (B, H).
 
@@ -119,7 +119,7 @@ def rnn_relu_bwd(h, dh, dpre_out):
 # --- LSTM ------------------------------------------------------------------------------------
 
 
-@kernel
+@inline_kernel
 def lstm_fwd(pre, c_prev, gates_out, c_out, h_out, tanh_c_out):
     """One LSTM step after the GEMMs: activate the gates and update the cell.
 
@@ -157,7 +157,7 @@ def lstm_fwd(pre, c_prev, gates_out, c_out, h_out, tanh_c_out):
             h_out[b, j] = gates_b[3 * H + j] * tc
 
 
-@kernel
+@inline_kernel
 def lstm_bwd(gates, c_prev, tanh_c, dh, dc, dpre_out, dc_prev_out):
     """Backward of :func:`lstm_fwd`: from the gradients of h and c to those of pre and c_prev.
 
@@ -213,7 +213,7 @@ def lstm_bwd(gates, c_prev, tanh_c, dh, dc, dpre_out, dc_prev_out):
 # --- GRU, PyTorch form (reset after the hidden GEMM) ------------------------------------------
 
 
-@kernel
+@inline_kernel
 def gru_fwd(xp, hp, h_prev, gates_out, h_out):
     """One GRU step (PyTorch form) after both GEMMs.
 
@@ -251,7 +251,7 @@ def gru_fwd(xp, hp, h_prev, gates_out, h_out):
             h_out[b, j] = (one - z) * gates_b[2 * H + j] + z * h_prev[b, j]
 
 
-@kernel
+@inline_kernel
 def gru_bwd(gates, hp, h_prev, dh, dxp_out, dhp_out, dh_prev_out):
     """Backward of :func:`gru_fwd`.
 

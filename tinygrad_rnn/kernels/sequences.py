@@ -38,12 +38,12 @@ import numpy as np
 
 from tinygrad_rnn.kernels.cells import (gru_bwd, gru_fwd, lstm_bwd, lstm_fwd, rnn_relu_bwd, rnn_relu_fwd,
                                         rnn_tanh_bwd, rnn_tanh_fwd)
-from tinygrad_rnn.kernels.policy import kernel
+from tinygrad_rnn.kernels.policy import inline_kernel, kernel
 
 # --- the recurrent products as loops -----------------------------------------------------------
 
 
-@kernel
+@inline_kernel
 def add_product(a, w, out):
     """out += a @ w;  a (B, K), w (K, N), out (B, N).
 
@@ -77,7 +77,7 @@ def add_product(a, w, out):
 # Whole-array statements such as ``a[:, :] = b`` or ``a += b`` compile through numba's general
 # broadcasting machinery, about six seconds each on first use; these loops compile in a fraction of one.
 
-@kernel
+@inline_kernel
 def _copy(src, dst):
     """dst[b, j] = src[b, j];  both (B, N)."""
     for b in range(dst.shape[0]):
@@ -85,7 +85,7 @@ def _copy(src, dst):
             dst[b, j] = src[b, j]
 
 
-@kernel
+@inline_kernel
 def _add(src, dst):
     """dst[b, j] += src[b, j];  both (B, N)."""
     for b in range(dst.shape[0]):
@@ -93,7 +93,7 @@ def _add(src, dst):
             dst[b, j] += src[b, j]
 
 
-@kernel
+@inline_kernel
 def _zero(dst):
     """dst[b, j] = 0;  dst (B, N)."""
     for b in range(dst.shape[0]):
@@ -101,7 +101,7 @@ def _zero(dst):
             dst[b, j] = 0
 
 
-@kernel
+@inline_kernel
 def _step_at(s, T, reverse):
     """The time index of the s-th step processed: s, or T-1-s in the reverse direction."""
     return T - 1 - s if reverse else s
