@@ -3,10 +3,10 @@
 When a step's work is tiny (min-char-rnn: batch 1, hidden 100), the arithmetic of a step takes a few
 microseconds and the Python around it (a graph node, a BLAS call, a kernel call, each way) takes
 ten times that. These kernels run every step of one layer in one direction, forward or backward,
-inside one compiled loop; the step math is the one-step kernels of :mod:`.cells`, and the recurrent
-products are plain loops (``add_product``), which at these sizes cost what a BLAS call does. For
-larger steps BLAS wins, and the same loops run in Python around BLAS calls
-(``tinygrad_rnn.nn.blas_time_loops``).
+inside one compiled loop; the step math is the one-step kernels of :mod:`.cells` (inlined, see
+``policy.inline_kernel``), and the recurrent products are plain loops (``add_product``), which at
+these sizes cost what a BLAS call does. For larger steps BLAS wins, and the same loops run in Python
+around BLAS calls (``tinygrad_rnn.nn.blas_time_loops``).
 
 The gate kernels run out of place (see :mod:`.cells`), hence the scratch ``pre`` and the alternating d c.
 
