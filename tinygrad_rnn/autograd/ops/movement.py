@@ -87,7 +87,7 @@ class Stack(Function):
 
     def forward(self, *xs, axis=0):
         self.axis = axis
-        if len(xs) == 1 and axis == 0:   # a one-layer RNN's final state; np.stack's Python costs ~8 us
+        if len(xs) == 1 and axis == 0:   # one tensor (a one-layer RNN's final state): np.stack's Python costs ~8 us
             return xs[0][np.newaxis].copy()
         try:
             out = np.stack(xs, axis=axis)
