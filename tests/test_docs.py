@@ -19,6 +19,7 @@ import pkgutil
 import re
 import runpy
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,14 @@ def fenced_blocks(text):
 
 
 @pytest.fixture
+def temporary_files_in(tmp_path, monkeypatch):
+    """Examples make their scratch folders with ``tempfile.mkdtemp()``; put those under pytest's
+    ``tmp_path`` (which pytest prunes) so that the suite leaves nothing behind in the system temp folder."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
 def clean_library_state():
     """Each page starts from the library's defaults and leaves them as it found them."""
     tg.set_default_dtype(np.float32)
@@ -52,7 +61,7 @@ def clean_library_state():
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_page_runs_and_shows_real_output(page, tmp_path, monkeypatch, clean_library_state):
+def test_page_runs_and_shows_real_output(page, tmp_path, monkeypatch, temporary_files_in, clean_library_state):
     import matplotlib
     matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)
@@ -157,7 +166,7 @@ def _needs_torch(name):
 
 
 @pytest.mark.parametrize("name", _package_modules())
-def test_docstring_examples(name, clean_library_state):
+def test_docstring_examples(name, temporary_files_in, clean_library_state):
     if _needs_torch(name) and importlib.util.find_spec("torch") is None:
         pytest.skip(f"{name} needs torch")
     module = importlib.import_module(name)
