@@ -86,65 +86,74 @@ def _run_hooks(hooks, grad):
 
 
 def run_backward(root, grad, retain_graph):
-    """Accumulate d(root)/d(leaf) * grad into ``.grad`` of every leaf that requires grad."""
+    """Accumulate d(root)/d(leaf) * grad into ``.grad`` of every leaf that requires grad.
+
+    Nodes run in ``ready_order``'s schedule, written out here so that the same pass over a node's inputs
+    both delivers their gradients and counts down their consumers (this loop is the engine's whole cost
+    per node, paid at every training step).
+    """
     # id(leaf) -> [leaf, summed grad, whether that array is ours: a sum this pass made, or a node's fresh_grads]
     leaf_grads = {}
-
-    def send(parent, grad, fresh=False):
-        node = parent._node
-        if node is None:
-            entry = leaf_grads.get(id(parent))
-            if entry is None:
-                leaf_grads[id(parent)] = [parent, grad, fresh]
-            elif entry[2]:
-                entry[1] += grad  # the sum is an array this pass made, so adding in place is safe
-            else:
-                entry[1] = entry[1] + grad
-                entry[2] = True
-            return
-        pending = node.grads_pending
-        if pending is None:
-            pending = node.grads_pending = [None] * node.n_outputs
-        index = parent._index
-        pending[index] = grad if pending[index] is None else pending[index] + grad
-
-    if root._node is None:
-        send(root, grad)
-        order = ()
+    root_node = root._node
+    if root_node is None:
+        leaf_grads[id(root)] = [root, grad, False]
+        ready = []
     else:
-        order = ready_order(root._node)
-        send(root, grad)
+        remaining = consumer_counts(root_node)
+        root_node.grads_pending = [None] * root_node.n_outputs
+        root_node.grads_pending[root._index] = grad
+        ready = [root_node]
 
-    for node in order:
+    while ready:
+        node = ready.pop()
+        parents = node.parents  # read before the node is released
         grad_outputs = node.grads_pending
-        node.grads_pending = None
-        if grad_outputs is None:
-            continue
-        if node.output_hooks:
-            for index, hooks in node.output_hooks.items():
-                if grad_outputs[index] is not None:
-                    grad_outputs[index] = _run_hooks(hooks, grad_outputs[index])
-        if node.retained_outputs:
-            for index, ref in node.retained_outputs.items():
-                tensor = ref()
-                if tensor is not None and grad_outputs[index] is not None:
-                    g = grad_outputs[index]
-                    tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g
-        grads = node.backward(*grad_outputs)
-        if type(grads) is not tuple:
-            grads = (grads,)
-        parents, needs, fresh = node.parents, node.needs_input_grad, node.fresh_grads
-        if len(grads) != len(parents):
-            raise RuntimeError(f"{type(node).__name__}.backward returned {len(grads)} gradients "
-                               f"for {len(parents)} inputs")
-        for index in range(len(parents)):
-            g = grads[index]
+        grads = None
+        if grad_outputs is not None:  # None: every consumer's gradient for it was None; it only passes the count on
+            node.grads_pending = None
+            if node.output_hooks:
+                for index, hooks in node.output_hooks.items():
+                    if grad_outputs[index] is not None:
+                        grad_outputs[index] = _run_hooks(hooks, grad_outputs[index])
+            if node.retained_outputs:
+                for index, ref in node.retained_outputs.items():
+                    tensor = ref()
+                    if tensor is not None and grad_outputs[index] is not None:
+                        g = grad_outputs[index]
+                        tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g
+            grads = node.backward(*grad_outputs)
+            if type(grads) is not tuple:
+                grads = (grads,)
+            if len(grads) != len(parents):
+                raise RuntimeError(f"{type(node).__name__}.backward returned {len(grads)} gradients "
+                                   f"for {len(parents)} inputs")
+            needs, fresh = node.needs_input_grad, node.fresh_grads
+        for index, parent in enumerate(parents):
+            parent_node = parent._node
+            g = None if grads is None else grads[index]
             if g is not None and needs[index]:
-                parent = parents[index]
                 if g.shape != parent.data.shape or g.dtype != parent.data.dtype:
                     _raise_bad_grad(node, index, parent, g)
-                send(parent, g, fresh)
-        if not retain_graph:
+                if parent_node is None:
+                    entry = leaf_grads.get(id(parent))
+                    if entry is None:
+                        leaf_grads[id(parent)] = [parent, g, fresh]
+                    elif entry[2]:
+                        entry[1] += g  # the sum is an array this pass made, so adding in place is safe
+                    else:
+                        entry[1] = entry[1] + g
+                        entry[2] = True
+                else:
+                    pending = parent_node.grads_pending
+                    if pending is None:
+                        pending = parent_node.grads_pending = [None] * parent_node.n_outputs
+                    slot = parent._index
+                    pending[slot] = g if pending[slot] is None else pending[slot] + g
+            if parent_node is not None and parent.requires_grad:
+                remaining[parent_node] -= 1
+                if remaining[parent_node] == 0:
+                    ready.append(parent_node)
+        if grads is not None and not retain_graph:
             node.release()
 
     for leaf, grad, owned in leaf_grads.values():
