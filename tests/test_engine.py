@@ -252,6 +252,22 @@ def test_function_backward_may_return_none_for_inputs_without_grad():
     np.testing.assert_array_equal(x.grad, [3.0, 4.0])
 
 
+def test_a_node_that_receives_no_gradient_still_releases_its_inputs_to_run():
+    class Block(tg.Function):           # passes values on but sends no gradient back
+        def forward(self, x):
+            return x.copy()
+
+        def backward(self, g):
+            return None
+
+    x = leaf([1.0, 2.0])
+    p = x * 2.0
+    q = p * 3.0                          # its only consumer, Block, sends it nothing: q's node gets no gradient
+    loss = Block.apply(q).sum() + (p * 4.0).sum()
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [8.0, 8.0])   # p's node ran all the same: d(4 * 2x)/dx
+
+
 
 def test_a_leaf_keeps_a_fresh_gradient_and_copies_any_other():
     """A leaf's .grad is never an array someone else holds; a node declaring fresh_grads hands its own over."""
