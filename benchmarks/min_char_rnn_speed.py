@@ -7,6 +7,12 @@ clipped to [-5, 5], Adagrad with learning rate 0.1. Weights start as N(0, 0.01^2
 
     python benchmarks/min_char_rnn_speed.py                       # 1 thread, float64, 10 s per contender
     python benchmarks/min_char_rnn_speed.py --dtype float32 --seconds 5
+    python benchmarks/min_char_rnn_speed.py --bare                # also our kernels called with no graph
+
+``--bare`` adds a fourth contender: tinygrad_rnn's own products and kernels for the window called directly,
+without tensors, graph nodes, modules or optimizer objects. It computes what tinygrad_rnn computes (the same
+losses), so the gap between the two is the framework's Python, and the bare figure is what this design could
+reach with none.
 
 Each contender trains from the same start on the same windows for ``--seconds`` in all after a
 short warm-up, the contenders taking ``--turns`` turns each so that all of them meet the machine's
@@ -165,6 +171,56 @@ class Ours:
         return loss.item()
 
 
+# ---------------------------------------------------------------- the same arithmetic without the framework
+class BareKernels:
+    """tinygrad_rnn's arithmetic for one window, called directly: the same BLAS products and numba kernels in
+    the order the graph runs them, with no Tensor, graph node, module or optimizer object. The gap between
+    this and ``Ours`` is what the framework's Python costs; this is the ceiling of the design."""
+
+    name = "kernels, no graph"
+
+    def __init__(self, vocab, dtype):
+        from tinygrad_rnn import kernels
+        self.k, self.vocab, self.dtype = kernels, vocab, dtype
+        w = initial_weights(vocab, dtype)
+        b_hh = np.zeros(HIDDEN, dtype)                        # nn.RNN's second bias, as in ``Ours``
+        self.params = [w["w_xh"], w["w_hh"], w["b_h"], b_hh, w["w_hy"], w["b_y"]]
+        self.sums = [np.zeros_like(p) for p in self.params]
+        self.eye, self.h = np.eye(vocab, dtype=dtype), None
+        self.ones = np.ones(SEQ, dtype)
+
+    def step(self, inputs, targets, reset):
+        k, (w_ih, w_hh, b_ih, b_hh, w_hy, b_y) = self.k, self.params
+        if reset or self.h is None:
+            self.h = np.zeros((1, HIDDEN), self.dtype)
+        x = self.eye[inputs]                                           # (T, V) one-hot
+        xp = np.dot(x, w_ih.T)
+        xp += b_ih + b_hh
+        xp = xp.reshape(SEQ, 1, HIDDEN)
+        hs = np.empty_like(xp)
+        k.rnn_sequence_fwd(xp, self.h, np.ascontiguousarray(w_hh.T), False, False, hs)
+        h_rows = hs.reshape(SEQ, HIDDEN)
+        logits = np.dot(h_rows, w_hy.T)
+        logits += b_y
+        losses, probs = np.empty(SEQ, self.dtype), np.empty_like(logits)
+        k.cross_entropy_fwd(logits, targets, -100, losses, probs)
+        dlogits = np.empty_like(probs)
+        k.cross_entropy_bwd(probs, targets, -100, self.ones, dlogits)
+        d_w_hy, d_b_y = np.dot(dlogits.T, h_rows), dlogits.sum(axis=0)
+        dxp, dh0 = np.empty_like(hs), np.empty_like(self.h)
+        k.rnn_sequence_bwd(hs, w_hh, np.dot(dlogits, w_hy).reshape(SEQ, 1, HIDDEN), np.zeros_like(self.h),
+                           False, False, dxp, dh0)
+        dpre = dxp.reshape(SEQ, HIDDEN)
+        h_prev = np.concatenate([self.h, h_rows[:-1]], axis=0)
+        d_b = dpre.sum(axis=0)
+        grads = [np.dot(dpre.T, x), np.dot(dpre.T, h_prev), d_b, d_b.copy(), d_w_hy, d_b_y]
+        for param, grad, total in zip(self.params, grads, self.sums):
+            k.clip_values(grad.reshape(-1), CLIP)
+            k.adagrad_update(param.reshape(-1), grad.reshape(-1), total.reshape(-1), LR, 1e-10)
+        self.h = h_rows[-1:].copy()
+        return float(np.add.reduce(losses, dtype=np.float64))
+
+
 # ---------------------------------------------------------------- PyTorch
 class Torch:
     """torch.nn.RNN + Linear, the same loop and the same start."""
@@ -257,6 +313,8 @@ def main():
     p.add_argument("--warmup", type=int, default=20, help="untimed iterations first (numba compile included)")
     p.add_argument("--text", help="a UTF-8 text file (default: shared tinyshakespeare, else the built-in corpus)")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--bare", action="store_true",
+                   help="also time the same arithmetic as direct kernel and BLAS calls (no graph): the design's ceiling")
     args = p.parse_args()
 
     text, source = load_text(args.text)
@@ -269,6 +327,8 @@ def main():
     print(f"text: {source} ({len(text):,} chars, vocabulary {len(chars)}); hidden {HIDDEN}, seq {SEQ}, "
           f"{args.dtype}, {args.seconds:g} s each in {args.turns} turns")
     contenders = [PlainNumpy(len(chars), dtype), Ours(len(chars), dtype)]
+    if args.bare:
+        contenders.append(BareKernels(len(chars), dtype))
     if torch is not None:
         torch.set_num_threads(args.threads)
         contenders.append(Torch(torch, len(chars), dtype))

@@ -1,0 +1,50 @@
+"""benchmarks/min_char_rnn_speed.py's contenders train the model they claim to.
+
+``--bare`` reports the framework's cost as the gap between tinygrad_rnn and the same arithmetic called
+directly; that reading holds only if the two compute the same thing, window after window.
+"""
+import importlib.util
+import itertools
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygrad_rnn import kernels
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def bench(monkeypatch):
+    """The benchmark module, imported with the thread variables it exports restored afterwards."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    common_spec = importlib.util.spec_from_file_location("common", BENCHMARKS / "common.py")
+    common = importlib.util.module_from_spec(common_spec)
+    common_spec.loader.exec_module(common)
+    for var in common.THREAD_VARS:
+        monkeypatch.setenv(var, "1")
+    spec = importlib.util.spec_from_file_location("min_char_rnn_speed", BENCHMARKS / "min_char_rnn_speed.py")
+    module = importlib.util.module_from_spec(spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # "NumPy was imported first": the thread count is the suite's
+        spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not kernels.jit_enabled(), reason="without numba the layer runs its BLAS time loop, "
+                    "not the compiled one the bare contender calls")
+def test_bare_kernels_train_exactly_what_the_framework_trains(bench):
+    text = "the cat sat on the mat; the dog sat on the log. " * 40
+    chars = sorted(set(text))
+    ids = np.array([chars.index(c) for c in text], dtype=np.int64)
+    ours, bare = bench.Ours(len(chars), np.float64), bench.BareKernels(len(chars), np.float64)
+    windows = list(itertools.islice(bench.windows(ids), 100))
+    assert sum(reset for _, _, reset in windows) >= 2          # the walk restarts at least once
+    for inputs, targets, reset in windows:
+        assert bare.step(inputs, targets, reset) == pytest.approx(ours.step(inputs, targets, reset), rel=1e-12)
+    for ours_param, bare_param in zip(ours.params, bare.params):
+        np.testing.assert_allclose(ours_param.data, bare_param, rtol=1e-12, atol=1e-15)
+    first = bench.initial_weights(len(chars), np.float64)["w_hh"]
+    assert not np.allclose(bare.params[1], first)                # both really trained
