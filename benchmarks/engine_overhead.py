@@ -9,7 +9,8 @@ Cases (float32):
 
 Each repeat builds the whole chain, reduces it with sum() and calls backward(); the time is divided
 by the number of nodes, and the median over repeats is reported. PyTorch eager runs the same chains
-in the same process when it is installed (same thread count for its intra-op pool and for BLAS).
+in the same process when it is installed (same thread count for its intra-op pool and for BLAS),
+the two libraries taking turns repeat by repeat, so that both meet the machine's drifting speed alike.
 
     python benchmarks/engine_overhead.py --steps 200 --repeats 15 --out engine_overhead.json
 """
@@ -91,15 +92,18 @@ def torch_matmul(torch, steps):
 
 
 # ---------------------------------------------------------------- timing
-def us_per_node(run, nodes, repeats):
-    """Median microseconds per node over ``repeats`` timed runs (after one warm-up run)."""
-    run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def us_per_node_in_turns(cases, repeats):
+    """For (run, nodes) pairs: median microseconds per node over ``repeats`` timed runs of each, after one
+    warm-up run each, the cases taking turns (one run of each per repeat)."""
+    times = [[] for _ in cases]
+    for run, _ in cases:
         run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) / nodes * 1e6
+    for _ in range(repeats):
+        for (run, _), case_times in zip(cases, times):
+            start = time.perf_counter()
+            run()
+            case_times.append(time.perf_counter() - start)
+    return [statistics.median(case_times) / nodes * 1e6 for (_, nodes), case_times in zip(cases, times)]
 
 
 def main(argv=None):
@@ -123,13 +127,15 @@ def main(argv=None):
              ("matmul 16x16", ours_matmul, torch_matmul)]
     results = []
     for name, ours_case, torch_case in cases:
-        run, nodes = ours_case(tg, np, args.steps)
-        row = {"case": name, "nodes": nodes, "ours_us_per_node": us_per_node(run, nodes, args.repeats),
+        timed = [ours_case(tg, np, args.steps)]
+        if torch is not None:
+            timed.append(torch_case(torch, args.steps))
+        us = us_per_node_in_turns(timed, args.repeats)
+        row = {"case": name, "nodes": timed[0][1], "ours_us_per_node": us[0],
                "torch_us_per_node": None, "ratio_ours_over_torch": None}
         if torch is not None:
-            run, nodes = torch_case(torch, args.steps)
-            row["torch_us_per_node"] = us_per_node(run, nodes, args.repeats)
-            row["ratio_ours_over_torch"] = row["ours_us_per_node"] / row["torch_us_per_node"]
+            row["torch_us_per_node"] = us[1]
+            row["ratio_ours_over_torch"] = us[0] / us[1]
         results.append(row)
 
     # ---------------------------------------------------------------- report
