@@ -181,7 +181,7 @@ class BareKernels:
 
     def __init__(self, vocab, dtype):
         from tinygrad_rnn import kernels
-        self.k, self.vocab, self.dtype = kernels, vocab, dtype
+        self.k, self.dtype = kernels, dtype
         w = initial_weights(vocab, dtype)
         b_hh = np.zeros(HIDDEN, dtype)                        # nn.RNN's second bias, as in ``Ours``
         self.params = [w["w_xh"], w["w_hh"], w["b_h"], b_hh, w["w_hy"], w["b_y"]]

@@ -1,7 +1,8 @@
 """The documentation cannot rot: every tutorial runs, every shown output is real, every docstring example passes.
 
 * Each ```python block of each docs/*.md file runs, in order, in one namespace per file, with the
-  working directory set to a temporary folder and matplotlib on the Agg backend.
+  working directory (and ``tempfile``'s default folder) set to a temporary folder and matplotlib on the
+  Agg backend.
 * A ```output block right after a ```python block must equal what that block printed (doctest rules:
   ``...`` matches anything, runs of whitespace compare equal).
 * Relative links and images in the docs point at files that exist.
