@@ -295,5 +295,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def run() -> int:
+    """The ``tinygrad-rnn`` program: :func:`main` on ``sys.argv``, in a process that is the command's own.
+
+    So it may set what holds for the whole process: glibc keeps the memory each training step frees for the
+    next one (:func:`tinygrad_rnn.training.memory.retain_freed_memory`), instead of the kernel faulting in
+    and zeroing fresh pages every step.
+    """
+    from .training.memory import retain_freed_memory
+    retain_freed_memory()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -1,0 +1,56 @@
+"""retain_freed_memory: freed blocks stay mapped for the next step, and only the command's own process asks."""
+import subprocess
+import sys
+
+import pytest
+
+import tinygrad_rnn.training.memory as memory
+from tinygrad_rnn import cli
+
+# Three rounds of a "training step" that allocates 40 arrays of 1 MiB, touches every page, and frees them;
+# prints the minor page faults of each round.
+PROBE = """
+import resource, sys
+import numpy as np
+if sys.argv[1] == "retain":
+    from tinygrad_rnn.training import retain_freed_memory
+    assert retain_freed_memory()
+for _ in range(3):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    arrays = [np.ones(2**17) for _ in range(40)]
+    del arrays
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def faults_per_round(mode):
+    done = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True, check=True)
+    return [int(line) for line in done.stdout.split()]
+
+
+@pytest.mark.skipif(memory._glibc() is None, reason="the settings are glibc's")
+def test_a_retained_step_reuses_the_pages_the_last_one_freed():
+    control = faults_per_round("default")
+    if control[-1] < 1_000:
+        pytest.skip(f"this malloc already keeps freed pages mapped (faults per round: {control})")
+    retained = faults_per_round("retain")
+    assert retained[0] > 1_000                      # the first step still has to map its memory once
+    assert retained[-1] < control[-1] / 20, (retained, control)
+
+
+def test_without_glibc_nothing_is_changed(monkeypatch):
+    def no_such_name(name):
+        raise ValueError(f"unrecognized configuration name {name!r}")
+    monkeypatch.setattr(memory.os, "confstr", no_such_name)
+    assert memory.retain_freed_memory() is False
+
+
+def test_the_command_sets_it_for_its_process_and_main_alone_does_not(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(memory, "retain_freed_memory", lambda: calls.append(1) or True)
+    assert cli.main(["--help"]) == 0
+    assert calls == []
+    monkeypatch.setattr(sys, "argv", ["tinygrad-rnn", "--help"])
+    assert cli.run() == 0
+    assert calls == [1]
+    assert "train" in capsys.readouterr().out

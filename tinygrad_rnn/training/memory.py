@@ -1,0 +1,55 @@
+"""Keep the memory a training step frees for the next step instead of handing it back to the OS.
+
+A training step allocates its activations and gradients afresh and frees nearly all of them by the end of
+the backward pass. With glibc's malloc, blocks above its mmap threshold (128 KiB at first, raised as such
+blocks are freed) each get fresh pages from the kernel, and free memory at the top of the heap beyond its
+trim threshold is returned to the kernel. The next step then touches every page of its arrays for the first
+time again, and each first touch is a page fault in which the kernel zeroes the page (2 MiB at a time where
+NumPy asks for transparent huge pages). With the settings below, the default ``tinygrad-rnn train`` took
+29,000 page faults in 100 steps instead of 371,000 and trained 14-22% more tokens per second (two sets of
+four and five alternating runs on the 2-core reference machine); its peak memory rose from 196 to 220 MB.
+
+:func:`retain_freed_memory` raises both thresholds: ``M_MMAP_THRESHOLD`` to its largest allowed value (32 MiB
+on 64-bit systems; larger blocks keep their own mapping) and ``M_TRIM_THRESHOLD`` to 1 GiB, so that freed
+blocks stay in the heap and the next step reuses pages that are already mapped. The process keeps up to
+that much freed memory until it exits, and its peak grows a little (blocks reused from the heap fit less
+tightly than fresh mappings). The settings hold for the whole process, so the library never applies them
+on import: the ``tinygrad-rnn`` command applies them to its own process, and a training script can call
+this first thing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+M_TRIM_THRESHOLD = -1        # mallopt parameter numbers, from glibc's <malloc.h>
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 32 * 2**20
+TRIM_THRESHOLD_BYTES = 2**30
+
+
+def _glibc():
+    """The C library as a ctypes handle if it is glibc, else None."""
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return None
+        return ctypes.CDLL("libc.so.6")
+    except (AttributeError, ValueError, OSError):   # no confstr name here (not glibc), or no such library
+        return None
+
+
+def retain_freed_memory() -> bool:
+    """Make glibc's malloc keep the memory a training step frees for the next step; process-wide.
+
+    Raises malloc's mmap threshold to 32 MiB and its trim threshold to 1 GiB, so that freed blocks stay
+    mapped and the next step reuses them instead of faulting in fresh, zeroed pages (the module docstring
+    has the measurement). Returns True if both settings took effect, False where the C library is not
+    glibc (macOS, Windows, musl), where nothing is changed.
+    """
+    libc = _glibc()
+    if libc is None:
+        return False
+    mmap_ok = libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
+    trim_ok = libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1
+    return mmap_ok and trim_ok
