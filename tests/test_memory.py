@@ -45,6 +45,21 @@ def test_without_glibc_nothing_is_changed(monkeypatch):
     assert memory.retain_freed_memory() is False
 
 
+def test_a_refused_mmap_threshold_leaves_the_trim_threshold_alone(monkeypatch):
+    class RefusingLibc:                  # as glibc on a 32-bit system answers a 32 MiB mmap threshold
+        def __init__(self):
+            self.set = []
+
+        def mallopt(self, param, value):
+            self.set.append(param)
+            return 0 if param == memory.M_MMAP_THRESHOLD else 1
+
+    libc = RefusingLibc()
+    monkeypatch.setattr(memory, "_glibc", lambda: libc)
+    assert memory.retain_freed_memory() is False
+    assert libc.set == [memory.M_MMAP_THRESHOLD]      # a trim threshold alone would make things worse
+
+
 def test_the_command_sets_it_for_its_process_and_main_alone_does_not(monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(memory, "retain_freed_memory", lambda: calls.append(1) or True)

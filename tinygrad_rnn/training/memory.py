@@ -12,8 +12,8 @@ four and five alternating runs on the 2-core reference machine); its peak memory
 :func:`retain_freed_memory` raises both thresholds: ``M_MMAP_THRESHOLD`` to its largest allowed value (32 MiB
 on 64-bit systems; larger blocks keep their own mapping) and ``M_TRIM_THRESHOLD`` to 1 GiB, so that freed
 blocks stay in the heap and the next step reuses pages that are already mapped. The process keeps up to
-that much freed memory until it exits, and its peak grows a little (blocks reused from the heap fit less
-tightly than fresh mappings). The settings hold for the whole process, so the library never applies them
+that much freed memory until it exits, and its peak grows a little (freed blocks that no later request
+fits stay mapped too). The settings hold for the whole process, so the library never applies them
 on import: the ``tinygrad-rnn`` command applies them to its own process, and a training script can call
 this first thing.
 """
@@ -50,6 +50,8 @@ def retain_freed_memory() -> bool:
     libc = _glibc()
     if libc is None:
         return False
-    mmap_ok = libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
-    trim_ok = libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1
-    return mmap_ok and trim_ok
+    # Setting either threshold stops glibc from adapting the other, and a trim threshold alone would leave
+    # every block above 128 KiB its own mapping: so the trim threshold only if the mmap threshold took.
+    if libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) != 1:   # e.g. above a 32-bit system's limit
+        return False
+    return libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1
