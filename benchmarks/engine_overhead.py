@@ -16,10 +16,14 @@ the two libraries taking turns repeat by repeat, so that both meet the machine's
 """
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
-import time
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import time_interleaved  # noqa: E402  (imports NumPy only inside functions)
 
 
 def parse_args(argv=None):
@@ -94,16 +98,9 @@ def torch_matmul(torch, steps):
 # ---------------------------------------------------------------- timing
 def us_per_node_in_turns(cases, repeats):
     """For (run, nodes) pairs: median microseconds per node over ``repeats`` timed runs of each, after one
-    warm-up run each, the cases taking turns (one run of each per repeat)."""
-    times = [[] for _ in cases]
-    for run, _ in cases:
-        run()
-    for _ in range(repeats):
-        for (run, _), case_times in zip(cases, times):
-            start = time.perf_counter()
-            run()
-            case_times.append(time.perf_counter() - start)
-    return [statistics.median(case_times) / nodes * 1e6 for (_, nodes), case_times in zip(cases, times)]
+    warm-up run each, the cases taking turns (``common.time_interleaved``)."""
+    times = time_interleaved({k: run for k, (run, _) in enumerate(cases)}, repeats, math.inf, warmup=1)
+    return [statistics.median(times[k]) / nodes * 1e6 for k, (_, nodes) in enumerate(cases)]
 
 
 def main(argv=None):

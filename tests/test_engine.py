@@ -10,7 +10,7 @@ import pytest
 import tinygrad_rnn as tg
 import tinygrad_rnn.autograd
 from tinygrad_rnn import Tensor
-from tinygrad_rnn.autograd.engine import topological_order
+from tinygrad_rnn.autograd.engine import ready_order, topological_order
 
 
 def leaf(values, dtype=np.float64):
@@ -81,6 +81,26 @@ def test_topological_order_lists_each_node_after_its_inputs():
     assert len(order) == 3 and order[-1] is c.grad_fn
     position = {id(node): i for i, node in enumerate(order)}
     assert position[id(a.grad_fn)] < position[id(b.grad_fn)] < position[id(c.grad_fn)]
+
+
+def test_backward_runs_the_nodes_in_ready_order():
+    ran = []
+
+    class Recorded(tg.Function):         # y = x1 + x2 + ...; notes when its backward runs
+        def forward(self, *xs):
+            return sum(xs[1:], xs[0].copy())
+
+        def backward(self, g):
+            ran.append(self)
+            return tuple(g.copy() for _ in self.parents)
+
+    x, w = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    a = Recorded.apply(x, w)
+    b, c = Recorded.apply(a), Recorded.apply(a, w)       # fan-out from a, and w used twice
+    loss = Recorded.apply(Recorded.apply(b, c), a).sum()
+    schedule = [node for node in ready_order(loss.grad_fn) if isinstance(node, Recorded)]
+    loss.backward()
+    assert len(ran) == 5 and ran == schedule
 
 
 def test_graph_is_freed_after_backward_and_second_backward_is_a_clear_error():
