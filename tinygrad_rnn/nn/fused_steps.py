@@ -39,52 +39,22 @@ class WeightGradTape:
 
     dW_hh = sum_t dpre_t^T h_{t-1} is a sum of T thin products (at batch 1, T outer products, which
     BLAS does slowly). Steps sharing a tape record (dpre_t, h_{t-1}) instead; the sequence's first
-    step — always the last to run backward, since every later step depends on it — returns
-    dW_hh = [dpre_1; ...; dpre_T]^T [h_0; ...; h_{T-1}] as its gradient for W_hh. The graph is
+    step — always the last to run backward, since every later step depends on it — stacks them and
+    returns dW_hh = [dpre_1; ...; dpre_T]^T [h_0; ...; h_{T-1}] as its gradient for W_hh. The graph is
     unchanged: W_hh is an input of every step; only where its gradient is summed moves.
-
-    Each factor is stacked in one buffer of ``steps`` row blocks (B rows each), filled in the order
-    the steps record. A step may compute a factor straight into its block (``rows``), saving the copy
-    ``record`` makes otherwise; at a large batch that copy is tens of megabytes per sequence.
     """
 
-    def __init__(self, steps):
-        self.steps = steps
-        self._stacked = {}     # factor index -> (steps * B, N) buffer
-        self._handed_out = {}  # factor index -> the block ``rows`` gave the step recording next
-        self._count = 0        # steps recorded in this backward pass
-
-    def rows(self, index, like):
-        """The block of stacked factor ``index`` for the step recording next: an empty (B, N) array of
-        ``like``'s shape and dtype, which the step may fill and then pass to ``record``."""
-        block = self._handed_out.get(index)
-        if block is None:
-            stacked = self._stacked.get(index)
-            if stacked is None:
-                if self._count:
-                    raise RuntimeError("WeightGradTape: a factor first appeared after steps had recorded")
-                stacked = self._stacked[index] = np.empty((self.steps * like.shape[0], like.shape[1]), like.dtype)
-            if self._count >= self.steps:
-                raise RuntimeError(f"WeightGradTape: more than {self.steps} steps recorded in one backward pass")
-            rows = like.shape[0]
-            block = self._handed_out[index] = stacked[self._count * rows:(self._count + 1) * rows]
-        return block
+    def __init__(self):
+        self.factors = []
 
     def record(self, *factors):
-        """Store one step's factors (B, N_k) in their blocks (a copy unless computed there via ``rows``)."""
-        for index, factor in enumerate(factors):
-            block = self.rows(index, factor)
-            if factor is not block:
-                block[...] = factor
-        self._handed_out = {}
-        self._count += 1
+        self.factors.append(factors)
 
     def take(self):
-        """Per factor, its stacked (recorded steps * B, N) rows in recording order; resets the tape for the next pass."""
-        stacked = [self._stacked[index] for index in range(len(self._stacked))]
-        used_rows = self._count * (len(stacked[0]) // self.steps) if stacked else 0
-        self._stacked, self._handed_out, self._count = {}, {}, 0
-        return [buffer[:used_rows] for buffer in stacked]
+        """Per block k: (stacked left factors, stacked right factors); clears the tape for the next pass."""
+        columns = list(zip(*self.factors))
+        self.factors = []
+        return [np.concatenate(column, axis=0) for column in columns]
 
 
 def _recurrent_weight_grad(node, *factors):
@@ -105,14 +75,6 @@ def _recurrent_weight_grad(node, *factors):
     return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
 
 
-def _factor_rows(node, records, index, like):
-    """An empty array like ``like`` for a backward output that is also weight-gradient factor ``index``:
-    the step's block of its tape when it will record (``records``), else a new array."""
-    if records and node.tape is not None:
-        return node.tape.rows(index, like)
-    return np.empty_like(like)
-
-
 class RNNStep(Function):
     """h = act(xp + h_prev W_hh^T), act = tanh or relu;  dpre = dh * act'(pre)."""
 
@@ -130,12 +92,12 @@ class RNNStep(Function):
 
     def backward(self, dh):
         dh, carry = _split_grad(self.mask, dh)
-        need_xp, need_h, need_w = self.needs_input_grad
-        dpre = _factor_rows(self, need_w, 0, self.h)
+        dpre = np.empty_like(self.h)
         if self.nonlinearity == "tanh":
             kernels.rnn_tanh_bwd(self.h, dh, dpre)
         else:
             kernels.rnn_relu_bwd(self.h, dh, dpre)
+        need_xp, need_h, need_w = self.needs_input_grad
         dh_prev = np.dot(dpre, self.w_hh) if need_h else None
         if carry is not None and need_h:
             dh_prev += carry
@@ -162,9 +124,9 @@ class LSTMStep(Function):
     def backward(self, dh, dc):
         dh, carry_h = _split_grad(self.mask, _zeros_if_none(dh, self.h_prev))
         dc, carry_c = _split_grad(self.mask, _zeros_if_none(dc, self.c_prev))
-        need_xp, need_h, need_c, need_w = self.needs_input_grad
-        dpre, dc_prev = _factor_rows(self, need_w, 0, self.gates), np.empty_like(self.c_prev)
+        dpre, dc_prev = np.empty_like(self.gates), np.empty_like(self.c_prev)
         kernels.lstm_bwd(self.gates, self.c_prev, self.tanh_c, dh, dc, dpre, dc_prev)
+        need_xp, need_h, need_c, need_w = self.needs_input_grad
         dh_prev = np.dot(dpre, self.w_hh) if need_h else None
         if carry_h is not None:
             if need_h:
@@ -193,10 +155,9 @@ class GRUStep(Function):
 
     def backward(self, dh):
         dh, carry = _split_grad(self.mask, dh)
-        needs = self.needs_input_grad
-        dxp, dhp, dh_prev = (np.empty_like(self.gates), _factor_rows(self, needs[2], 0, self.hp),
-                             np.empty_like(self.h_prev))
+        dxp, dhp, dh_prev = np.empty_like(self.gates), np.empty_like(self.hp), np.empty_like(self.h_prev)
         kernels.gru_bwd(self.gates, self.hp, self.h_prev, dh, dxp, dhp, dh_prev)
+        needs = self.needs_input_grad
         dh_prev += np.dot(dhp, self.w_hh)
         if carry is not None:
             dh_prev += carry
@@ -233,15 +194,15 @@ class GRUResetBeforeStep(Function):
         dh, carry = _split_grad(self.mask, dh)
         hidden = self.h_prev.shape[1]
         w_rz, w_n = self.w_hh[:2 * hidden], self.w_hh[2 * hidden:]
-        need_xp, need_h, need_w = self.needs_input_grad
-        dpre_n, dz, dh_prev = _factor_rows(self, need_w, 2, self.n), np.empty_like(self.n), np.empty_like(self.n)
+        dpre_n, dz, dh_prev = np.empty_like(self.n), np.empty_like(self.n), np.empty_like(self.n)
         kernels.gru_rb_out_bwd(self.n, self.rz, self.h_prev, dh, dpre_n, dz, dh_prev)
         drh = np.dot(dpre_n, w_n)
-        dpre_rz = _factor_rows(self, need_w, 0, self.rz)
+        dpre_rz = np.empty_like(self.rz)
         kernels.gru_rb_gates_bwd(self.rz, self.h_prev, drh, dz, dpre_rz, dh_prev)
         dh_prev += np.dot(dpre_rz, w_rz)
         if carry is not None:
             dh_prev += carry
+        need_xp, need_h, need_w = self.needs_input_grad
         dxp = np.concatenate([dpre_rz, dpre_n], axis=1) if need_xp else None
         dw = _recurrent_weight_grad(self, dpre_rz, self.h_prev, dpre_n, self.rh) if need_w else None
         return dxp, (dh_prev if need_h else None), dw

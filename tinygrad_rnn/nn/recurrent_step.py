@@ -124,7 +124,7 @@ def run_time_loop(kind, x, state, weights, fused=True, reverse=False, masks=None
     steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
     outputs = [None] * x.shape[0]
     if fused:
-        inputs, tape = Unbind.apply(kind.project_inputs(x, weights)), fused_steps.WeightGradTape(x.shape[0])
+        inputs, tape = Unbind.apply(kind.project_inputs(x, weights)), fused_steps.WeightGradTape()
         for t in steps:
             state = kind.fused_step(inputs[t], state, weights, None if masks is None else masks[t],
                                     tape=tape, first_step=t == steps[0])
