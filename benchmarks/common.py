@@ -3,6 +3,7 @@
 NumPy's BLAS reads its thread count from the environment when NumPy is first imported, so a script
 calls :func:`configure_threads` before it imports NumPy (this module imports NumPy only inside functions).
 """
+import functools
 import os
 import platform
 import statistics
@@ -48,22 +49,47 @@ def time_call(fn, repeats, max_seconds, warmup=1):
     return statistics.median(times), times, first
 
 
-def time_interleaved(fns, repeats, max_seconds, warmup=2):
-    """Time several callables in turns (a, b, a, b, ...) so that they share whatever else the machine is
-    doing. ``fns`` maps name -> callable. Returns name -> sorted list of timed seconds (at least one each)."""
-    for fn in fns.values():
-        for _ in range(warmup):
+def timed_turn(fn, settle_seconds=0.0):
+    """One turn of a turn-taking measurement: with ``settle_seconds`` > 0, call ``fn`` untimed, again and
+    again until that long has passed; then return the seconds of one more, timed call.
+
+    Multithreaded BLAS and OpenMP pools keep their idle threads spinning on the cores for a while after
+    their last parallel call (OpenBLAS's for up to about 0.1 s), so the first calls of a turn would run
+    against the previous turn's spinning threads, not against an idle machine as in a training loop.
+    Sleeping instead is no cure: the threads then fall asleep, and waking them costs the next call."""
+    if settle_seconds > 0:
+        turn_start = time.perf_counter()
+        fn()
+        while time.perf_counter() - turn_start < settle_seconds:
             fn()
-    times = {name: [] for name in fns}
-    deadline = time.perf_counter() + max_seconds * len(fns)
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def time_in_turns(turns, repeats, max_seconds):
+    """Take turns (a, b, a, b, ...) ``repeats`` times, or fewer once ``max_seconds`` per contender have
+    passed (at least one round), so that the contenders share whatever else the machine is doing. ``turns``
+    maps name -> callable that runs one turn and returns its timed seconds. Returns name -> sorted seconds."""
+    times = {name: [] for name in turns}
+    deadline = time.perf_counter() + max_seconds * len(turns)
     for round_ in range(repeats):
         if round_ and time.perf_counter() > deadline:
             break
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
+        for name, turn in turns.items():
+            times[name].append(turn())
     return {name: sorted(t) for name, t in times.items()}
+
+
+def time_interleaved(fns, repeats, max_seconds, warmup=2, settle_seconds=0.0):
+    """Time several callables of this process in turns (:func:`time_in_turns`), each turn a
+    :func:`timed_turn`, after ``warmup`` untimed calls of each. ``fns`` maps name -> callable.
+    Returns name -> sorted list of timed seconds (at least one each)."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    return time_in_turns({name: functools.partial(timed_turn, fn, settle_seconds) for name, fn in fns.items()},
+                         repeats, max_seconds)
 
 
 def gemm_gflops(dtype, size=1024, max_seconds=2.0):

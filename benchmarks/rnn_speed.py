@@ -21,6 +21,7 @@ from common import configure_threads  # noqa: E402  (must run before NumPy is im
 THREADS = configure_threads(os.cpu_count() or 1)
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
@@ -32,7 +33,8 @@ from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import fmt, format_table, gemm_gflops, machine_header, time_interleaved, try_import_torch  # noqa: E402
+from common import (fmt, format_table, gemm_gflops, machine_header, time_in_turns, timed_turn,  # noqa: E402
+                    try_import_torch)
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,9 @@ def build(impl, cfg, cell, dtype):
 def child_main(args):
     """Run inside a fresh process: print one JSON line with what was measured."""
     cfg, dtype = CONFIGS[args.config], DTYPES[args.dtype]
+    if args.child == "worker":
+        serve_steps(build(args.impl, cfg, args.cell, dtype))
+        return
     if args.child == "first-step":
         start = time.perf_counter()
         model = build(args.impl, cfg, args.cell, dtype)
@@ -163,6 +168,49 @@ def child_main(args):
         model.train_step()       # activations, saved tensors, gradients: the step's whole working set
         result = dict(rss_before_mb=before, step_peak_growth_mb=peak_rss() - before)
     print("RESULT " + json.dumps(result))
+
+
+def serve_steps(model):
+    """The worker's loop: print READY, then for each line ``<train|infer> <warmup calls> <settle seconds>``
+    on stdin run that many untimed calls and one :func:`common.timed_turn`, and print its seconds."""
+    print("READY", flush=True)
+    for line in sys.stdin:
+        mode, warmup, settle = line.split()
+        fn = model.train_step if mode == "train" else model.infer_step
+        for _ in range(int(warmup)):
+            fn()
+        print(repr(timed_turn(fn, float(settle))), flush=True)
+
+
+class Worker:
+    """One implementation's model in a process of its own (``--child worker``), stepping on request.
+
+    Each library runs alone in its process, as in a user's training run: in one process, the idle
+    threads of one library's pool (OpenBLAS's, or PyTorch's OpenMP team) still spin on the cores while the
+    other library works, and slowed its turns by up to 7x at 2 threads."""
+
+    def __init__(self, impl, config, cell, dtype):
+        self.name = f"{impl} {config} {cell} {dtype}"
+        self.proc = subprocess.Popen(child_command("worker", impl, config, cell, dtype),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._read()    # READY once the model is built
+
+    def _read(self):
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"benchmark worker {self.name} exited with code {self.proc.wait()} "
+                               f"(its error is printed above)")
+        return line.strip()
+
+    def turn(self, mode, warmup=0, settle_seconds=0.0):
+        """Run ``warmup`` untimed steps, then one :func:`common.timed_turn`; return its seconds."""
+        self.proc.stdin.write(f"{mode} {warmup} {settle_seconds!r}\n")
+        self.proc.stdin.flush()
+        return float(self._read())
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
 def _proc_status_mb(field):
@@ -192,13 +240,18 @@ def peak_rss():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def child_command(mode, impl, config, cell, dtype):
+    """The command line that runs this script as a child process in ``mode``."""
+    return [sys.executable, os.path.abspath(__file__), "--threads", str(THREADS), "--child", mode,
+            "--impl", impl, "--config", config, "--cell", cell, "--dtype", dtype]
+
+
 def run_child(mode, impl, config, cell, dtype, env_extra=None):
     """Run this script in a subprocess in ``mode``; return (its JSON result, its wall seconds)."""
-    cmd = [sys.executable, os.path.abspath(__file__), "--threads", str(THREADS), "--child", mode,
-           "--impl", impl, "--config", config, "--cell", cell, "--dtype", dtype]
     env = dict(os.environ, **(env_extra or {}))
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    proc = subprocess.run(child_command(mode, impl, config, cell, dtype), capture_output=True, text=True,
+                          env=env, timeout=900)
     wall = time.perf_counter() - start
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -214,13 +267,14 @@ def speed_rows(args, torch, gemm):
         for cell in args.cells:
             for dname in args.dtypes:
                 dtype = DTYPES[dname]
-                impls = {"ours": Ours(cfg, cell, dtype)}
+                workers = {"ours": Worker("ours", config, cell, dname)}
                 if torch is not None:
-                    impls["torch"] = build("torch", cfg, cell, dtype)
+                    workers["torch"] = Worker("torch", config, cell, dname)
                 for mode in ("train", "infer"):
-                    fns = {name: (model.train_step if mode == "train" else model.infer_step)
-                           for name, model in impls.items()}
-                    runs = time_interleaved(fns, args.repeats, args.max_seconds)
+                    for worker in workers.values():
+                        worker.turn(mode, warmup=1)     # two untimed steps
+                    runs = time_in_turns({name: functools.partial(worker.turn, mode, 0, args.settle)
+                                          for name, worker in workers.items()}, args.repeats, args.max_seconds)
                     med = {name: statistics.median(t) for name, t in runs.items()}
                     best = {name: t[0] for name, t in runs.items()}
                     flops = forward_flops(cfg, cell) * (3 if mode == "train" else 1)
@@ -238,6 +292,8 @@ def speed_rows(args, torch, gemm):
                                  fmt(record.get("ratio")), fmt(record.get("ratio_min")), fmt(ours_gflops),
                                  fmt(record["pct_of_gemm"], 1), fmt(record.get("torch_gflops"))])
                     print(format_table(TABLE_HEADERS, [rows[-1]], min_width=8).splitlines()[-1], flush=True)
+                for worker in workers.values():
+                    worker.close()
     return rows, records
 
 
@@ -315,12 +371,16 @@ def parse_args():
     p.add_argument("--dtypes", type=names(DTYPES), default=list(DTYPES))
     p.add_argument("--repeats", type=int, default=7, help="timed runs after two warm-up runs (median reported)")
     p.add_argument("--max-seconds", type=float, default=5.0, help="stop repeating a measurement after this long")
+    p.add_argument("--settle", type=float, default=0.25 if THREADS > 1 else 0.0,
+                   help="untimed calls for this many seconds before each timed one, so that the other "
+                        "library's idle threads have stopped spinning (default: 0.25 s with several threads, "
+                        "else 0)")
     p.add_argument("--first-step", action="store_true", help="also time the first step in fresh processes")
     p.add_argument("--memory", action="store_true", help="also measure peak memory of a medium training step")
     p.add_argument("--no-speed", action="store_true", help="skip the steady-state speed table")
     p.add_argument("--no-torch", action="store_true", help="our figures alone, even if torch is installed")
     p.add_argument("--out", help="write every figure to this JSON file")
-    p.add_argument("--child", choices=["first-step", "memory"], help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=["worker", "first-step", "memory"], help=argparse.SUPPRESS)
     p.add_argument("--impl", choices=["ours", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--config", choices=list(CONFIGS), help=argparse.SUPPRESS)
     p.add_argument("--cell", choices=list(GATES), help=argparse.SUPPRESS)
@@ -342,11 +402,12 @@ def main():
     gemm = {name: gemm_gflops(dtype) for name, dtype in DTYPES.items()}
     header.append("NumPy GEMM 1024^3: " + "  ".join(f"{n} {g:.1f} GFLOP/s" for n, g in gemm.items()))
     print("\n".join(header), flush=True)
-    results = dict(header=header, threads=THREADS, gemm_gflops=gemm)
+    results = dict(header=header, threads=THREADS, gemm_gflops=gemm, settle_seconds=args.settle)
 
     if not args.no_speed:
-        print("\nSteady state (median ms per step, ours and torch timed in turns; min/min = ratio of the fastest "
-              "runs;\nGF/s = GEMM FLOPs / median time; % gemm = of NumPy's GEMM rate)")
+        print(f"\nSteady state (median ms per step; ours and torch each in a process of its own, timed in turns, "
+              f"each turn settled for {args.settle:g} s;\nmin/min = ratio of the fastest runs; "
+              f"GF/s = GEMM FLOPs / median time; % gemm = of NumPy's GEMM rate)")
         print(format_table(TABLE_HEADERS, [], min_width=8), flush=True)
         rows, results["speed"] = speed_rows(args, torch, gemm)
     if args.first_step:
