@@ -5,8 +5,8 @@ Same names, arguments and results as the compiled loops of :mod:`tinygrad_rnn.ke
 recurrent products differ: here ``np.dot`` writes each step's product straight into its slot of
 the output. Above a few tens of thousands of multiply-adds per step BLAS is faster than the
 compiled loop's products, and one Python loop per layer-direction still costs far less than a
-graph node per step. ``w_hh_t`` may be any view of W_hh^T (``w_hh.T`` needs no copy: BLAS reads
-the transpose in place).
+graph node per step. ``w_hh_t`` may be any view of W_hh^T; the sequence nodes pass a C-contiguous
+copy, which BLAS multiplies by faster than by the view ``w_hh.T`` (see ``fused_sequences.time_loops``).
 
 The gate kernels run out of place (see :mod:`tinygrad_rnn.kernels.cells`), hence the scratch ``pre``
 and the two alternating d c buffers.
