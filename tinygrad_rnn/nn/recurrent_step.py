@@ -15,12 +15,13 @@ from . import fused_sequences
 from . import fused_steps
 from ..autograd.ops.matmul import Linear
 
-SEQUENCE_NODE_MAX_WORK = 8_388_608
+SEQUENCE_NODE_MAX_WORK = 33_554_432
 """Largest B * G*H * H (multiply-adds of one step's recurrent product) that ``fused=True`` runs as one node
 per layer-direction; above it, one node per step. The saving, a node's Python per step, is fixed while the
-step's arithmetic grows: measured at 1 thread (training steps, benchmarks/rnn_speed.py configurations), the
-sequence node took 0.8-0.9x the per-step path's time at 2.1M (batch 32, LSTM 128), 0.95-1.0x at 12.6-16.8M
-(batch 64, GRU and LSTM 256) and 1.0-1.1x at 134M and above (batch 128, hidden 1024)."""
+step's arithmetic grows. Training steps of benchmarks/rnn_speed.py's configurations, the two paths in turns
+(float32 and float64, 1 and 2 threads): the sequence node took 0.8-0.9x the per-step path's time at 2.1M
+(batch 32, LSTM 128), 0.83-1.01x at 12.6-16.8M (batch 64, GRU and LSTM 256) and 0.92-1.05x at 101-134M
+(batch 128, hidden 1024); the limit lies between the last two."""
 
 
 class CellKind:
