@@ -123,7 +123,55 @@ def machine_header(threads):
         lines.append(f"blas: {blas.get('name', '?')} {blas.get('version', '')}".rstrip())
     except Exception:   # show_config's layout is not a stable API; the header is informative only
         pass
+    core = openblas_core()
+    if core:
+        lines[-1] += f"  (OpenBLAS kernels: {core})"
+    lines.append("cpu: " + cpu_description())
     return lines
+
+
+def openblas_core():
+    """The core type whose kernels the loaded OpenBLAS runs (e.g. 'Haswell', 'SkylakeX'), or None.
+
+    OpenBLAS built for many CPUs picks its kernels at load time; ``OPENBLAS_CORETYPE`` overrides the
+    choice. Read through ctypes from the library NumPy has loaded (Linux only; None elsewhere)."""
+    import ctypes
+
+    import numpy  # noqa: F401  (loads its BLAS)
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in ("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"):
+            getter = getattr(library, name, None)
+            if getter is not None:
+                getter.restype = ctypes.c_char_p
+                return getter().decode()
+    return None
+
+
+def cpu_description():
+    """The CPU's model name and its widest x86 vector extension, as /proc/cpuinfo gives them."""
+    model, flags = platform.processor() or "?", set()
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    widest = next((ext for ext in ("avx512f", "avx2", "avx") if ext in flags), None)
+    return model + (f", {widest}" if widest else "")
 
 
 def format_table(headers, rows, min_width=0):

@@ -5,6 +5,7 @@ worker's failure report are checked in-process.
 """
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import time
@@ -87,3 +88,17 @@ def test_worker_that_dies_is_reported_with_its_name_and_exit_code(monkeypatch):
     monkeypatch.setattr(bench, "child_command", lambda *args: [sys.executable, "-c", "raise SystemExit(3)"])
     with pytest.raises(RuntimeError, match=r"worker ours tiny rnn float64 exited with code 3"):
         bench.Worker("ours", "tiny", "rnn", "float64")
+
+
+def test_header_names_the_openblas_kernels_a_forced_core_type_selects(monkeypatch):
+    """The header reports which OpenBLAS kernels run: OPENBLAS_CORETYPE changes every figure."""
+    common = _load("common", monkeypatch)
+    if common.openblas_core() is None:
+        pytest.skip("NumPy here is not linked to an OpenBLAS that reports its core type")
+    code = (f"import sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import numpy, common; "
+            "print(common.openblas_core()); print(common.machine_header(1)[-2])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "OPENBLAS_CORETYPE": "Haswell"})
+    assert proc.returncode == 0, proc.stderr
+    core, blas_line = proc.stdout.splitlines()
+    assert core == "Haswell" and blas_line.endswith("(OpenBLAS kernels: Haswell)")
