@@ -53,10 +53,12 @@ def timed_turn(fn, settle_seconds=0.0):
     """One turn of a turn-taking measurement: with ``settle_seconds`` > 0, call ``fn`` untimed, again and
     again until that long has passed; then return the seconds of one more, timed call.
 
-    Multithreaded BLAS and OpenMP pools keep their idle threads spinning on the cores for a while after
-    their last parallel call (OpenBLAS's for up to about 0.1 s), so the first calls of a turn would run
-    against the previous turn's spinning threads, not against an idle machine as in a training loop.
-    Sleeping instead is no cure: the threads then fall asleep, and waking them costs the next call."""
+    The first call of a turn runs in a state that a loop of calls never sees. Multithreaded BLAS and
+    OpenMP pools keep their idle threads spinning on the cores for a while after their last parallel
+    call (OpenBLAS's for up to about 0.1 s), so it would run against the previous turn's spinning
+    threads; and the caches hold the previous contender's data, which slowed a 0.7 s training step
+    by about 30% even at one thread. Sleeping instead is no cure: the threads then fall asleep, and
+    waking them costs the next call."""
     if settle_seconds > 0:
         turn_start = time.perf_counter()
         fn()

@@ -187,7 +187,8 @@ class Worker:
 
     Each library runs alone in its process, as in a user's training run: in one process, the idle
     threads of one library's pool (OpenBLAS's, or PyTorch's OpenMP team) still spin on the cores while the
-    other library works, and slowed its turns by up to 7x at 2 threads."""
+    other library works, and slowed its turns by up to 7x at 2 threads. Turns are settled
+    (:func:`common.timed_turn`) for the same reason, and for the caches."""
 
     def __init__(self, impl, config, cell, dtype):
         self.name = f"{impl} {config} {cell} {dtype}"
@@ -371,10 +372,9 @@ def parse_args():
     p.add_argument("--dtypes", type=names(DTYPES), default=list(DTYPES))
     p.add_argument("--repeats", type=int, default=7, help="timed runs after two warm-up runs (median reported)")
     p.add_argument("--max-seconds", type=float, default=5.0, help="stop repeating a measurement after this long")
-    p.add_argument("--settle", type=float, default=0.25 if THREADS > 1 else 0.0,
+    p.add_argument("--settle", type=float, default=0.25,
                    help="untimed calls for this many seconds before each timed one, so that the other "
-                        "library's idle threads have stopped spinning (default: 0.25 s with several threads, "
-                        "else 0)")
+                        "library's idle threads have stopped spinning and our data is back in the caches")
     p.add_argument("--first-step", action="store_true", help="also time the first step in fresh processes")
     p.add_argument("--memory", action="store_true", help="also measure peak memory of a medium training step")
     p.add_argument("--no-speed", action="store_true", help="skip the steady-state speed table")

@@ -46,8 +46,8 @@ def _run_script(tmp_path, *args):
 
 
 def test_script_times_our_worker_alone_without_torch(tmp_path):
-    results, stdout = _run_script(tmp_path, "--no-torch", "--threads", "1", "--repeats", "3")
-    assert results["settle_seconds"] == 0.0            # one thread: no pool whose threads could spin
+    results, stdout = _run_script(tmp_path, "--no-torch", "--threads", "1", "--repeats", "3", "--settle", "0")
+    assert results["settle_seconds"] == 0.0
     assert [r["mode"] for r in results["speed"]] == ["train", "infer"]
     for record in results["speed"]:
         assert record["runs"] == 3
