@@ -148,7 +148,11 @@ def child_main(args):
     """Run inside a fresh process: print one JSON line with what was measured."""
     cfg, dtype = CONFIGS[args.config], DTYPES[args.dtype]
     if args.child == "worker":
-        serve_steps(build(args.impl, cfg, args.cell, dtype))
+        malloc = "default"
+        if args.retain_freed_memory:
+            from tinygrad_rnn.training import retain_freed_memory
+            malloc = "retained" if retain_freed_memory() else "default (not glibc)"
+        serve_steps(build(args.impl, cfg, args.cell, dtype), malloc)
         return
     if args.child == "first-step":
         start = time.perf_counter()
@@ -170,10 +174,10 @@ def child_main(args):
     print("RESULT " + json.dumps(result))
 
 
-def serve_steps(model):
-    """The worker's loop: print READY, then for each line ``<train|infer> <warmup calls> <settle seconds>``
-    on stdin run that many untimed calls and one :func:`common.timed_turn`, and print its seconds."""
-    print("READY", flush=True)
+def serve_steps(model, malloc):
+    """The worker's loop: print ``READY <malloc>``, then for each line ``<train|infer> <warmup calls> <settle
+    seconds>`` on stdin run that many untimed calls and one :func:`common.timed_turn`, and print its seconds."""
+    print(f"READY {malloc}", flush=True)
     for line in sys.stdin:
         mode, warmup, settle = line.split()
         fn = model.train_step if mode == "train" else model.infer_step
@@ -190,11 +194,13 @@ class Worker:
     other library works, and slowed its turns by up to 7x at 2 threads. Turns are settled
     (:func:`common.timed_turn`) for the same reason, and for the caches."""
 
-    def __init__(self, impl, config, cell, dtype):
+    def __init__(self, impl, config, cell, dtype, retain_freed_memory=False):
         self.name = f"{impl} {config} {cell} {dtype}"
-        self.proc = subprocess.Popen(child_command("worker", impl, config, cell, dtype),
+        extra = ["--retain-freed-memory"] if retain_freed_memory else []
+        self.proc = subprocess.Popen(child_command("worker", impl, config, cell, dtype) + extra,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self._read()    # READY once the model is built
+        # READY once the model is built, with how the worker's malloc keeps freed memory
+        self.malloc = self._read().partition(" ")[2]
 
     def _read(self):
         line = self.proc.stdout.readline()
@@ -268,9 +274,9 @@ def speed_rows(args, torch, gemm):
         for cell in args.cells:
             for dname in args.dtypes:
                 dtype = DTYPES[dname]
-                workers = {"ours": Worker("ours", config, cell, dname)}
+                workers = {"ours": Worker("ours", config, cell, dname, args.retain_freed_memory)}
                 if torch is not None:
-                    workers["torch"] = Worker("torch", config, cell, dname)
+                    workers["torch"] = Worker("torch", config, cell, dname, args.retain_freed_memory)
                 for mode in ("train", "infer"):
                     for worker in workers.values():
                         worker.turn(mode, warmup=1)     # two untimed steps
@@ -283,7 +289,8 @@ def speed_rows(args, torch, gemm):
                     record = dict(config=config, cell=cell, dtype=dname, mode=mode, threads=THREADS,
                                   runs=len(runs["ours"]), ours_ms=med["ours"] * 1e3, ours_min_ms=best["ours"] * 1e3,
                                   gflop=flops / 1e9, ours_gflops=ours_gflops,
-                                  pct_of_gemm=100 * ours_gflops / gemm[dname])
+                                  pct_of_gemm=100 * ours_gflops / gemm[dname],
+                                  malloc={name: worker.malloc for name, worker in workers.items()})
                     if "torch" in med:
                         record.update(torch_ms=med["torch"] * 1e3, torch_min_ms=best["torch"] * 1e3,
                                       ratio=med["ours"] / med["torch"], ratio_min=best["ours"] / best["torch"],
@@ -375,6 +382,9 @@ def parse_args():
     p.add_argument("--settle", type=float, default=0.25,
                    help="untimed calls for this many seconds before each timed one, so that the other "
                         "library's idle threads have stopped spinning and our data is back in the caches")
+    p.add_argument("--retain-freed-memory", action="store_true",
+                   help="both workers keep the memory a step frees, as the tinygrad-rnn command does "
+                        "(tinygrad_rnn.training.retain_freed_memory: glibc's malloc settings)")
     p.add_argument("--first-step", action="store_true", help="also time the first step in fresh processes")
     p.add_argument("--memory", action="store_true", help="also measure peak memory of a medium training step")
     p.add_argument("--no-speed", action="store_true", help="skip the steady-state speed table")
@@ -401,8 +411,11 @@ def main():
                   else "torch: not installed (our figures alone)")
     gemm = {name: gemm_gflops(dtype) for name, dtype in DTYPES.items()}
     header.append("NumPy GEMM 1024^3: " + "  ".join(f"{n} {g:.1f} GFLOP/s" for n, g in gemm.items()))
+    header.append("malloc: " + ("freed memory retained in both workers (retain_freed_memory)"
+                                if args.retain_freed_memory else "the C library's defaults"))
     print("\n".join(header), flush=True)
-    results = dict(header=header, threads=THREADS, gemm_gflops=gemm, settle_seconds=args.settle)
+    results = dict(header=header, threads=THREADS, gemm_gflops=gemm, settle_seconds=args.settle,
+                   retain_freed_memory=args.retain_freed_memory)
 
     if not args.no_speed:
         print(f"\nSteady state (median ms per step; ours and torch each in a process of its own, timed in turns, "

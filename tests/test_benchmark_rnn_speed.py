@@ -6,6 +6,7 @@ worker's failure report are checked in-process.
 import importlib.util
 import json
 import os
+import platform
 import subprocess
 import sys
 import time
@@ -53,7 +54,17 @@ def test_script_times_our_worker_alone_without_torch(tmp_path):
         assert record["runs"] == 3
         assert 0 < record["ours_min_ms"] <= record["ours_ms"]
         assert "torch_ms" not in record and "ratio" not in record
+        assert record["malloc"] == {"ours": "default"}
     assert "each in a process of its own" in stdout
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="retain_freed_memory sets glibc's malloc")
+def test_script_can_run_both_workers_with_freed_memory_retained(tmp_path):
+    results, stdout = _run_script(tmp_path, "--no-torch", "--threads", "1", "--repeats", "1", "--settle", "0",
+                                  "--retain-freed-memory")
+    assert results["retain_freed_memory"] is True
+    assert all(record["malloc"] == {"ours": "retained"} for record in results["speed"])
+    assert "malloc: freed memory retained in both workers" in stdout
 
 
 def test_script_times_both_libraries_in_settled_turns(tmp_path):
