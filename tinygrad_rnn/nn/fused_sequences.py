@@ -13,7 +13,7 @@ instead of in the engine.
 import numpy as np
 
 from .. import kernels
-from ..autograd import Function
+from ..autograd import Function, buffers
 from . import blas_time_loops
 
 COMPILED_LOOP_MAX_WORK = 262144
@@ -50,7 +50,7 @@ def _contiguous(*arrays):
 
 
 def _grad_or_zeros(grad, like):
-    return np.zeros(like.shape, like.dtype) if grad is None else np.ascontiguousarray(grad)
+    return buffers.zeros(like.shape, like.dtype) if grad is None else np.ascontiguousarray(grad)
 
 
 def _final(hs, reverse):
@@ -64,15 +64,17 @@ def previous_states(hs, h0, reverse):
     >>> previous_states(np.array([[[1.0]], [[2.0]]]), np.array([[0.0]]), False)[:, 0, 0]
     array([0., 1.])
     """
+    out = buffers.empty_like(hs)
     if reverse:
-        return np.concatenate([hs[1:], h0[None]], axis=0)
-    return np.concatenate([h0[None], hs[:-1]], axis=0)
+        return np.concatenate([hs[1:], h0[None]], axis=0, out=out)
+    return np.concatenate([h0[None], hs[:-1]], axis=0, out=out)
 
 
 def recurrent_weight_grad(dpre, hs, h0, reverse):
     """dW_hh = sum_t dpre_t^T h_{t-1}, over every step and batch row in one GEMM: (G*H, H)."""
     h_prev = previous_states(hs, h0, reverse)
-    return np.dot(dpre.reshape(-1, dpre.shape[-1]).T, h_prev.reshape(-1, h_prev.shape[-1]))
+    dw = buffers.empty((dpre.shape[-1], hs.shape[-1]), hs.dtype)
+    return np.dot(dpre.reshape(-1, dpre.shape[-1]).T, h_prev.reshape(-1, h_prev.shape[-1]), out=dw)
 
 
 class RNNSequence(Function):
@@ -82,7 +84,7 @@ class RNNSequence(Function):
 
     def forward(self, xp, h0, w_hh, nonlinearity="tanh", reverse=False):
         xp, h0, w_hh = _contiguous(xp, h0, w_hh)
-        hs = np.empty_like(xp)
+        hs = buffers.empty_like(xp)
         relu = nonlinearity == "relu"
         loops, w_hh_t = time_loops(h0.shape[0], w_hh)
         loops.rnn_sequence_fwd(xp, h0, w_hh_t, reverse, relu, hs)
@@ -90,7 +92,7 @@ class RNNSequence(Function):
         return hs, _final(hs, reverse)
 
     def backward(self, dhs, dh_last):
-        dxp, dh0 = np.empty_like(self.hs), np.empty_like(self.h0)
+        dxp, dh0 = buffers.empty_like(self.hs), np.empty_like(self.h0)
         self.loops.rnn_sequence_bwd(self.hs, self.w_hh, _grad_or_zeros(dhs, self.hs),
                                     _grad_or_zeros(dh_last, self.h0), self.reverse, self.relu, dxp, dh0)
         return dxp, dh0, recurrent_weight_grad(dxp, self.hs, self.h0, self.reverse)
@@ -108,8 +110,8 @@ class LSTMSequence(Function):
     def forward(self, xp, h0, c0, w_hh, reverse=False):
         xp, h0, c0, w_hh = _contiguous(xp, h0, c0, w_hh)
         T, B, H = xp.shape[0], h0.shape[0], h0.shape[1]
-        gates = np.empty_like(xp)
-        cs, tanh_cs, hs = (np.empty((T, B, H), xp.dtype) for _ in range(3))
+        gates = buffers.empty_like(xp)
+        cs, tanh_cs, hs = (buffers.empty((T, B, H), xp.dtype) for _ in range(3))
         loops, w_hh_t = time_loops(B, w_hh)
         loops.lstm_sequence_fwd(xp, h0, c0, w_hh_t, reverse, gates, cs, tanh_cs, hs)
         self.gates, self.cs, self.tanh_cs, self.hs = gates, cs, tanh_cs, hs
@@ -117,7 +119,7 @@ class LSTMSequence(Function):
         return hs, _final(hs, reverse), _final(cs, reverse)
 
     def backward(self, dhs, dh_last, dc_last):
-        dxp, dh0, dc0 = np.empty_like(self.gates), np.empty_like(self.h0), np.empty_like(self.c0)
+        dxp, dh0, dc0 = buffers.empty_like(self.gates), np.empty_like(self.h0), np.empty_like(self.c0)
         self.loops.lstm_sequence_bwd(self.gates, self.cs, self.tanh_cs, self.c0, self.w_hh,
                                      _grad_or_zeros(dhs, self.hs), _grad_or_zeros(dh_last, self.h0),
                                      _grad_or_zeros(dc_last, self.c0), self.reverse, dxp, dh0, dc0)
@@ -137,7 +139,7 @@ class GRUSequence(Function):
         xp, h0, w_hh = _contiguous(xp, h0, w_hh)
         bias = np.zeros(w_hh.shape[0], xp.dtype) if b_hh is None else np.ascontiguousarray(b_hh)
         T, B, H = xp.shape[0], h0.shape[0], h0.shape[1]
-        gates, hps, hs = np.empty_like(xp), np.empty_like(xp), np.empty((T, B, H), xp.dtype)
+        gates, hps, hs = buffers.empty_like(xp), buffers.empty_like(xp), buffers.empty((T, B, H), xp.dtype)
         loops, w_hh_t = time_loops(B, w_hh)
         loops.gru_sequence_fwd(xp, h0, w_hh_t, bias, reverse, gates, hps, hs)
         self.gates, self.hps, self.hs, self.h0, self.w_hh, self.reverse = gates, hps, hs, h0, w_hh, reverse
@@ -145,7 +147,7 @@ class GRUSequence(Function):
         return hs, _final(hs, reverse)
 
     def backward(self, dhs, dh_last):
-        dxp, dhps, dh0 = np.empty_like(self.gates), np.empty_like(self.hps), np.empty_like(self.h0)
+        dxp, dhps, dh0 = buffers.empty_like(self.gates), buffers.empty_like(self.hps), np.empty_like(self.h0)
         self.loops.gru_sequence_bwd(self.gates, self.hps, self.hs, self.h0, self.w_hh, _grad_or_zeros(dhs, self.hs),
                                     _grad_or_zeros(dh_last, self.h0), self.reverse, dxp, dhps, dh0)
         dw = recurrent_weight_grad(dhps, self.hs, self.h0, self.reverse)

@@ -15,7 +15,7 @@ and ``@`` with an inner dimension of one — a weight gradient at batch size one
 import numpy as np
 
 from .. import kernels
-from ..autograd import Function
+from ..autograd import Function, buffers
 
 
 def _keep_finished(mask, new, previous):
@@ -54,7 +54,7 @@ class WeightGradTape:
         """Per block k: (stacked left factors, stacked right factors); clears the tape for the next pass."""
         columns = list(zip(*self.factors))
         self.factors = []
-        return [np.concatenate(column, axis=0) for column in columns]
+        return [buffers.concatenate(column, axis=0) for column in columns]
 
 
 def _recurrent_weight_grad(node, *factors):
@@ -65,13 +65,13 @@ def _recurrent_weight_grad(node, *factors):
     """
     tape = node.tape
     if tape is None:
-        blocks = [np.dot(factors[k].T, factors[k + 1]) for k in range(0, len(factors), 2)]
+        blocks = [buffers.dot(factors[k].T, factors[k + 1]) for k in range(0, len(factors), 2)]
     else:
         tape.record(*factors)
         if not node.first_step:
             return None
         stacked = tape.take()
-        blocks = [np.dot(stacked[k].T, stacked[k + 1]) for k in range(0, len(stacked), 2)]
+        blocks = [buffers.dot(stacked[k].T, stacked[k + 1]) for k in range(0, len(stacked), 2)]
     return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
 
 
@@ -80,9 +80,9 @@ class RNNStep(Function):
 
     def forward(self, xp, h_prev, w_hh, mask=None, nonlinearity="tanh", tape=None, first_step=False):
         self.tape, self.first_step = tape, first_step
-        pre = np.dot(h_prev, w_hh.T)
+        pre = buffers.dot(h_prev, w_hh.T)
         pre += xp
-        h = np.empty_like(h_prev)
+        h = buffers.empty_like(h_prev)
         if nonlinearity == "tanh":
             kernels.rnn_tanh_fwd(pre, h)
         else:
@@ -92,13 +92,13 @@ class RNNStep(Function):
 
     def backward(self, dh):
         dh, carry = _split_grad(self.mask, dh)
-        dpre = np.empty_like(self.h)
+        dpre = buffers.empty_like(self.h)
         if self.nonlinearity == "tanh":
             kernels.rnn_tanh_bwd(self.h, dh, dpre)
         else:
             kernels.rnn_relu_bwd(self.h, dh, dpre)
         need_xp, need_h, need_w = self.needs_input_grad
-        dh_prev = np.dot(dpre, self.w_hh) if need_h else None
+        dh_prev = buffers.dot(dpre, self.w_hh) if need_h else None
         if carry is not None and need_h:
             dh_prev += carry
         return (dpre if need_xp else None), dh_prev, (_recurrent_weight_grad(self, dpre, self.h_prev) if need_w else None)
@@ -113,9 +113,10 @@ class LSTMStep(Function):
 
     def forward(self, xp, h_prev, c_prev, w_hh, mask=None, tape=None, first_step=False):
         self.tape, self.first_step = tape, first_step
-        pre = np.dot(h_prev, w_hh.T)
+        pre = buffers.dot(h_prev, w_hh.T)
         pre += xp
-        gates, c, h, tanh_c = np.empty_like(pre), np.empty_like(c_prev), np.empty_like(h_prev), np.empty_like(c_prev)
+        gates, c = buffers.empty_like(pre), buffers.empty_like(c_prev)
+        h, tanh_c = buffers.empty_like(h_prev), buffers.empty_like(c_prev)
         kernels.lstm_fwd(pre, c_prev, gates, c, h, tanh_c)
         self.gates, self.c_prev, self.tanh_c = gates, c_prev, tanh_c
         self.h_prev, self.w_hh, self.mask = h_prev, w_hh, mask
@@ -124,10 +125,10 @@ class LSTMStep(Function):
     def backward(self, dh, dc):
         dh, carry_h = _split_grad(self.mask, _zeros_if_none(dh, self.h_prev))
         dc, carry_c = _split_grad(self.mask, _zeros_if_none(dc, self.c_prev))
-        dpre, dc_prev = np.empty_like(self.gates), np.empty_like(self.c_prev)
+        dpre, dc_prev = buffers.empty_like(self.gates), buffers.empty_like(self.c_prev)
         kernels.lstm_bwd(self.gates, self.c_prev, self.tanh_c, dh, dc, dpre, dc_prev)
         need_xp, need_h, need_c, need_w = self.needs_input_grad
-        dh_prev = np.dot(dpre, self.w_hh) if need_h else None
+        dh_prev = buffers.dot(dpre, self.w_hh) if need_h else None
         if carry_h is not None:
             if need_h:
                 dh_prev += carry_h
@@ -145,17 +146,18 @@ class GRUStep(Function):
 
     def forward(self, xp, h_prev, w_hh, b_hh=None, mask=None, tape=None, first_step=False):
         self.tape, self.first_step = tape, first_step
-        hp = np.dot(h_prev, w_hh.T)
+        hp = buffers.dot(h_prev, w_hh.T)
         if b_hh is not None:
             hp += b_hh
-        gates, h = np.empty_like(xp), np.empty_like(h_prev)
+        gates, h = buffers.empty_like(xp), buffers.empty_like(h_prev)
         kernels.gru_fwd(xp, hp, h_prev, gates, h)
         self.gates, self.hp, self.h_prev, self.w_hh, self.mask = gates, hp, h_prev, w_hh, mask
         return _keep_finished(mask, h, h_prev)
 
     def backward(self, dh):
         dh, carry = _split_grad(self.mask, dh)
-        dxp, dhp, dh_prev = np.empty_like(self.gates), np.empty_like(self.hp), np.empty_like(self.h_prev)
+        dxp, dhp = buffers.empty_like(self.gates), buffers.empty_like(self.hp)
+        dh_prev = buffers.empty_like(self.h_prev)
         kernels.gru_bwd(self.gates, self.hp, self.h_prev, dh, dxp, dhp, dh_prev)
         needs = self.needs_input_grad
         dh_prev += np.dot(dhp, self.w_hh)

@@ -1,6 +1,7 @@
 """Matrix product with NumPy's rules (1-D, 2-D and batched with broadcasting), in BLAS."""
 import numpy as np
 
+from .. import buffers
 from ..function import Function, unbroadcast
 
 
@@ -66,7 +67,7 @@ class Linear(Function):
             raise ValueError(f"linear: expected input with last dimension {weight.shape[1]}, got shape {x.shape}")
         # (..., in) as one (rows, in) matrix: a single GEMM, where ``@`` on a 3-D x makes one per slice.
         # np.dot: NumPy's ``@`` is ~10x slower when the inner dimension is 1 (a one-row weight gradient).
-        out = np.dot(_as_rows(x), weight.T)
+        out = buffers.dot(_as_rows(x), weight.T)
         if biases:                    # the biases summed first: one add over the (rows, out) product
             total = biases[0]
             for bias in biases[1:]:
@@ -79,8 +80,8 @@ class Linear(Function):
         needs = self.needs_input_grad
         x, weight = self.x, self.weight
         g2 = _as_rows(g)
-        grad_x = np.dot(g2, weight).reshape(x.shape) if needs[0] else None
-        grad_w = np.dot(g2.T, _as_rows(x)) if needs[1] else None
+        grad_x = buffers.dot(g2, weight).reshape(x.shape) if needs[0] else None
+        grad_w = buffers.dot(g2.T, _as_rows(x)) if needs[1] else None
         grads, grad_bias = [grad_x, grad_w], None
         for need in needs[2:]:
             if not need:

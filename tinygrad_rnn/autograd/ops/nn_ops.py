@@ -2,6 +2,7 @@
 import numpy as np
 
 from ... import kernels
+from .. import buffers
 from ..function import Function
 
 
@@ -57,7 +58,7 @@ class CrossEntropy(Function):
         logits = np.ascontiguousarray(logits)
         targets = np.ascontiguousarray(targets, dtype=np.int64)
         losses = np.empty(logits.shape[0], dtype=logits.dtype)
-        probs = np.empty_like(logits)
+        probs = buffers.empty_like(logits)
         bad_row = kernels.cross_entropy_fwd(logits, targets, ignore_index, losses, probs)
         if bad_row >= 0:
             raise _bad_target(targets, bad_row, logits.shape[1])
@@ -77,7 +78,7 @@ class CrossEntropy(Function):
         else:
             scale = g / self.count if self.reduction == "mean" else g
             row_scale = np.full(len(self.targets), scale, dtype=self.probs.dtype)
-        grad = np.empty_like(self.probs)
+        grad = buffers.empty_like(self.probs)
         kernels.cross_entropy_bwd(self.probs, self.targets, self.ignore_index, row_scale, grad)
         return grad
 
