@@ -26,6 +26,9 @@ NAMESPACES = [
     ("tinygrad_rnn.data", "tg.data", "Text data: vocabularies, corpora and truncated-BPTT batches "
                                      "(`import tinygrad_rnn.data`)."),
     ("tinygrad_rnn.training", "tg.training", "Checkpoints and the n-gram baseline (`import tinygrad_rnn.training`)."),
+    ("tinygrad_rnn.autograd.buffers", "tg.autograd.buffers", "The pool of large arrays that each training step "
+                                                             "reuses from the last (`from tinygrad_rnn.autograd "
+                                                             "import buffers`)."),
     ("tinygrad_rnn.kernels", "tg.kernels", "Numba kernels on NumPy arrays, under the fused Functions "
                                            "(`from tinygrad_rnn import kernels`)."),
 ]

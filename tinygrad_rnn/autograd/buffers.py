@@ -33,6 +33,9 @@ import threading
 
 import numpy as np
 
+__all__ = ["empty", "empty_like", "zeros", "dot", "concatenate", "clear", "pooled_bytes",
+           "MIN_BYTES", "LIMIT_BYTES", "MAX_PER_KEY"]
+
 MIN_BYTES = 1 << 17
 """Smallest array the pool keeps (128 KiB, glibc's initial mmap threshold)."""
 
