@@ -1,21 +1,21 @@
-"""Keep the memory a training step frees for the next step instead of handing it back to the OS.
+"""Keep the memory a process frees for its later allocations instead of handing it back to the OS.
 
-A training step allocates its activations and gradients afresh and frees nearly all of them by the end of
-the backward pass. With glibc's malloc, blocks above its mmap threshold (128 KiB at first, raised as such
-blocks are freed) each get fresh pages from the kernel, and free memory at the top of the heap beyond its
-trim threshold is returned to the kernel. The next step then touches every page of its arrays for the first
-time again, and each first touch is a page fault in which the kernel zeroes the page (2 MiB at a time where
-NumPy asks for transparent huge pages). With the settings below, the default ``tinygrad-rnn train`` took
-29,000 page faults in 100 steps instead of 371,000 and trained 14-22% more tokens per second (two sets of
-four and five alternating runs on the 2-core reference machine); its peak memory rose from 196 to 220 MB.
+With glibc's malloc, blocks above its mmap threshold (128 KiB at first, raised as such blocks are freed)
+each get fresh pages from the kernel, and free memory at the top of the heap beyond its trim threshold is
+returned to the kernel. Code that allocates and frees the same large arrays over and over then touches
+fresh pages every time, and each first touch is a page fault in which the kernel zeroes the page (2 MiB
+at a time where NumPy asks for transparent huge pages). A training step's own large arrays no longer do
+that: they come from :mod:`tinygrad_rnn.autograd.buffers`, which reuses the last step's. Before that pool,
+these settings took the default ``tinygrad-rnn train`` from 371,000 page faults in 100 steps to 29,000 and
+14-22% more tokens per second; with it, they gain that run nothing measurable, so the command no longer
+applies them. They remain for a script whose own large arrays (outside the library's hot paths) churn.
 
 :func:`retain_freed_memory` raises both thresholds: ``M_MMAP_THRESHOLD`` to its largest allowed value (32 MiB
 on 64-bit systems; larger blocks keep their own mapping) and ``M_TRIM_THRESHOLD`` to 1 GiB, so that freed
-blocks stay in the heap and the next step reuses pages that are already mapped. The process keeps up to
+blocks stay in the heap and later requests reuse pages that are already mapped. The process keeps up to
 that much freed memory until it exits, and its peak grows a little (freed blocks that no later request
-fits stay mapped too). The settings hold for the whole process, so the library never applies them
-on import: the ``tinygrad-rnn`` command applies them to its own process, and a training script can call
-this first thing.
+fits stay mapped too). The settings hold for the whole process, so the library never applies them itself;
+a script calls this first thing.
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ def _glibc():
 
 
 def retain_freed_memory() -> bool:
-    """Make glibc's malloc keep the memory a training step frees for the next step; process-wide.
+    """Make glibc's malloc keep the memory the process frees for later requests; process-wide.
 
     Raises malloc's mmap threshold to 32 MiB and its trim threshold to 1 GiB, so that freed blocks stay
-    mapped and the next step reuses them instead of faulting in fresh, zeroed pages (the module docstring
-    has the measurement). Returns True if both settings took effect, False where the C library is not
+    mapped and later requests reuse them instead of faulting in fresh, zeroed pages (the module docstring
+    says when that still pays). Returns True if both settings took effect, False where the C library is not
     glibc (macOS, Windows, musl), where nothing is changed.
     """
     libc = _glibc()
