@@ -344,6 +344,8 @@ def memory_rows(args, torch):
         for dname in args.dtypes:
             model = Ours(cfg, cell, DTYPES[dname])
             model.train_step()
+            from tinygrad_rnn.autograd import buffers
+            buffers.clear()          # so that the traced step allocates its arrays afresh instead of reusing them
             tracemalloc.start()
             model.train_step()
             traced_peak = tracemalloc.get_traced_memory()[1] / 2 ** 20
