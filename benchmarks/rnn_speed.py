@@ -385,7 +385,7 @@ def parse_args():
                    help="untimed calls for this many seconds before each timed one, so that the other "
                         "library's idle threads have stopped spinning and our data is back in the caches")
     p.add_argument("--retain-freed-memory", action="store_true",
-                   help="both workers keep the memory a step frees, as the tinygrad-rnn command does "
+                   help="both workers have glibc keep all the memory they free "
                         "(tinygrad_rnn.training.retain_freed_memory: glibc's malloc settings)")
     p.add_argument("--first-step", action="store_true", help="also time the first step in fresh processes")
     p.add_argument("--memory", action="store_true", help="also measure peak memory of a medium training step")
