@@ -1,7 +1,10 @@
 """The buffer pool: a large array comes back only once nothing holds it, and training is unchanged by it."""
+import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -223,3 +226,26 @@ def test_a_training_step_reuses_the_memory_of_the_last_one():
     faults = [int(line) for line in done.stdout.split()]
     assert faults[0] > 500, faults                  # the first step maps its memory once
     assert max(faults[2:]) < 100, faults
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_does_not_inherit_a_held_lock():
+    """A fork while another thread holds the pool's lock must not leave the child waiting for it forever."""
+    with buffers._lock:                                 # as if another thread were inside empty() right now
+        pid = os.fork()
+        if pid == 0:                                    # the child: allocate, and report through the exit code
+            try:
+                buffers.empty(BIG, np.float64)
+                os._exit(0)
+            except BaseException:
+                os._exit(2)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child waited for the parent's lock")

@@ -28,6 +28,7 @@ be changing, and wherever the counts cannot be read as expected, :func:`empty` i
 True
 """
 import math
+import os
 import sys
 import threading
 
@@ -48,6 +49,16 @@ MAX_PER_KEY = 64
 _pool = {}                 # (shape, dtype) -> [base array, ...]
 _pooled_bytes = 0
 _lock = threading.Lock()   # two threads must not both take the same free array
+
+
+def _new_lock_in_child():
+    """A forked child gets a lock of its own: the parent's may have been held by a thread the child lacks."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def _unused(bucket, index, held):
@@ -90,6 +101,30 @@ def empty(shape, dtype):
     nbytes = dtype.itemsize * math.prod(shape)
     if nbytes < MIN_BYTES or _HELD is None:
         return np.empty(shape, dtype)
+    return _from_pool(shape, dtype, nbytes)
+
+
+def empty_like(array):
+    """:func:`empty` with ``array``'s shape and dtype (always C-contiguous)."""
+    if array.nbytes < MIN_BYTES or _HELD is None:     # the common small case without empty's arithmetic
+        return np.empty(array.shape, array.dtype)
+    return _from_pool(array.shape, array.dtype, array.nbytes)
+
+
+def zeros(shape, dtype):
+    """:func:`empty` filled with zeros (``np.zeros`` itself for a small array)."""
+    dtype = np.dtype(dtype)
+    shape = tuple(shape)
+    nbytes = dtype.itemsize * math.prod(shape)
+    if nbytes < MIN_BYTES or _HELD is None:
+        return np.zeros(shape, dtype)
+    out = _from_pool(shape, dtype, nbytes)
+    out.fill(0)
+    return out
+
+
+def _from_pool(shape, dtype, nbytes):
+    """A view of a pooled array of this key that nothing else holds, or of a new one (pooled if it fits)."""
     key = (shape, dtype)
     with _lock:
         bucket = _pool.get(key)
@@ -101,18 +136,6 @@ def empty(shape, dtype):
         base = np.empty(shape, dtype)
         _keep(bucket, base, nbytes)
         return base.view()
-
-
-def empty_like(array):
-    """:func:`empty` with ``array``'s shape and dtype (always C-contiguous)."""
-    return empty(array.shape, array.dtype)
-
-
-def zeros(shape, dtype):
-    """:func:`empty` filled with zeros."""
-    out = empty(shape, dtype)
-    out.fill(0)
-    return out
 
 
 def dot(a, b):
