@@ -141,20 +141,24 @@ def lstm_fwd(pre, c_prev, gates_out, c_out, h_out, tanh_c_out):
     if tanh_c_out.shape != (B, H):
         raise ValueError("lstm_fwd: expected tanh_c_out of shape (B, H)")
     for b in range(B):
-        # Activate each gate block in its own contiguous pass (i and f together), then combine.
+        # Each gate block is a slice of its own, and each loop runs from 0 over one block: a loop over
+        # range(2H, 3H) indexing the whole row vectorised poorly (the float32 activations took 1.6x as long).
         pre_b, gates_b = pre[b], gates_out[b]
+        pre_if, pre_g, pre_o = pre_b[:2 * H], pre_b[2 * H:3 * H], pre_b[3 * H:]
+        i_f, i, f, g, o = gates_b[:2 * H], gates_b[:H], gates_b[H:2 * H], gates_b[2 * H:3 * H], gates_b[3 * H:]
         for k in range(2 * H):
-            gates_b[k] = sigmoid(pre_b[k])
-        for k in range(2 * H, 3 * H):
-            gates_b[k] = tanh(pre_b[k])
-        for k in range(3 * H, 4 * H):
-            gates_b[k] = sigmoid(pre_b[k])
+            i_f[k] = sigmoid(pre_if[k])
+        for k in range(H):
+            g[k] = tanh(pre_g[k])
+        for k in range(H):
+            o[k] = sigmoid(pre_o[k])
+        c_prev_b, c_b, tanh_c_b, h_b = c_prev[b], c_out[b], tanh_c_out[b], h_out[b]
         for j in range(H):
-            c = gates_b[H + j] * c_prev[b, j] + gates_b[j] * gates_b[2 * H + j]
-            tc = tanh(c)
-            c_out[b, j] = c
-            tanh_c_out[b, j] = tc
-            h_out[b, j] = gates_b[3 * H + j] * tc
+            c_b[j] = f[j] * c_prev_b[j] + i[j] * g[j]
+        for j in range(H):
+            tanh_c_b[j] = tanh(c_b[j])
+        for j in range(H):
+            h_b[j] = o[j] * tanh_c_b[j]
 
 
 @inline_kernel
@@ -191,23 +195,23 @@ def lstm_bwd(gates, c_prev, tanh_c, dh, dc, dpre_out, dc_prev_out):
         raise ValueError("lstm_bwd: expected dc_prev_out of shape (B, H)")
     one = gates.dtype.type(1.0)   # float32 stays float32 (a bare 1.0 is float64 to numba)
     for b in range(B):
-        # Row views and short loops over few arrays, so that each loop vectorises.
-        gates_b, dpre_b, tanh_c_b, dh_b, dc_prev_b = gates[b], dpre_out[b], tanh_c[b], dh[b], dc_prev_out[b]
-        dc_b, c_prev_b = dc[b], c_prev[b]
-        for j in range(H):                      # dc_total, kept in dc_prev_out until the last loop
-            o, tc = gates_b[3 * H + j], tanh_c_b[j]
-            dc_prev_b[j] = dc_b[j] + dh_b[j] * o * (one - tc * tc)
+        # Row views, each gate block a slice of its own, and short loops from 0 over few arrays, so that each
+        # loop vectorises (indexing the whole row at an offset of 3H was up to 1.7x slower).
+        gates_b, dpre_b = gates[b], dpre_out[b]
+        i, f, g, o = gates_b[:H], gates_b[H:2 * H], gates_b[2 * H:3 * H], gates_b[3 * H:]
+        di, df, dg, do = dpre_b[:H], dpre_b[H:2 * H], dpre_b[2 * H:3 * H], dpre_b[3 * H:]
+        tanh_c_b, dh_b, dc_b, c_prev_b = tanh_c[b], dh[b], dc[b], c_prev[b]
+        dc_total = dc_prev_out[b]               # dc_total, kept in dc_prev_out until the last loop
         for j in range(H):
-            o = gates_b[3 * H + j]
-            dpre_b[3 * H + j] = dh_b[j] * tanh_c_b[j] * o * (one - o)
+            dc_total[j] = dc_b[j] + dh_b[j] * o[j] * (one - tanh_c_b[j] * tanh_c_b[j])
         for j in range(H):
-            i, g, dct = gates_b[j], gates_b[2 * H + j], dc_prev_b[j]
-            dpre_b[j] = dct * g * i * (one - i)
-            dpre_b[2 * H + j] = dct * i * (one - g * g)
+            do[j] = dh_b[j] * tanh_c_b[j] * o[j] * (one - o[j])
         for j in range(H):
-            f, dct = gates_b[H + j], dc_prev_b[j]
-            dpre_b[H + j] = dct * c_prev_b[j] * f * (one - f)
-            dc_prev_b[j] = dct * f
+            di[j] = dc_total[j] * g[j] * i[j] * (one - i[j])
+            dg[j] = dc_total[j] * i[j] * (one - g[j] * g[j])
+        for j in range(H):
+            df[j] = dc_total[j] * c_prev_b[j] * f[j] * (one - f[j])
+            dc_total[j] = dc_total[j] * f[j]
 
 
 # --- GRU, PyTorch form (reset after the hidden GEMM) ------------------------------------------
