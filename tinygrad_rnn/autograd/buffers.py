@@ -4,12 +4,12 @@ A training step allocates the same large arrays every time (every step's gates, 
 their gradients) and frees nearly all of them by the end of its backward pass. Freed, they go back to
 the C library's malloc, which returns blocks above its mmap threshold, and free memory at the top of
 its heap, to the kernel. The next step's arrays then land on fresh pages, and the first touch of each
-page is a page fault in which the kernel maps and zeroes it. On the 2-core reference machine a small
-float32 LSTM training step (T 64, B 32, H 128) took 2,000 such faults and a GRU step 4,200, which cost
-the LSTM a fifth of its time and the GRU almost half.
+page is a page fault in which the kernel maps and zeroes it. On the 2-core machine of the speed tables in
+benchmarks/README.md, a small float32 LSTM training step (T 64, B 32, H 128) took 2,000 such faults and a
+GRU step 4,200, which cost the LSTM a fifth of its time and the GRU almost half.
 
-:func:`empty` is ``np.empty`` for the arrays of the hot paths (the sequence nodes, ``Linear``,
-cross-entropy). It keeps each large array it makes in a pool, keyed by shape and dtype, and hands out
+:func:`empty` is ``np.empty`` for the arrays of the hot paths (the sequence and step nodes, ``Linear``,
+``cat``, ``Unbind``'s backward, cross-entropy; :func:`dot` and :func:`concatenate` write into it). It keeps each large array it makes in a pool, keyed by shape and dtype, and hands out
 a view of it. A later call with the same key takes back a pooled array that nothing else references
 any more: every view, Tensor, node or variable that still holds an array adds one to its reference
 count, so a pooled array whose count is the pool's own is garbage that CPython has not been asked to
