@@ -176,7 +176,7 @@ def poison_unused():
                 bucket[index].fill(np.nan)
 
 
-def lstm_step_grads(cell, fused, bidirectional):
+def training_step_grads(cell, fused, bidirectional):
     tg.manual_seed(0)
     stack = {"lstm": tg.nn.LSTM, "gru": tg.nn.GRU, "rnn": tg.nn.RNN}[cell](
         24, 40, num_layers=2, bidirectional=bidirectional, fused=fused, dtype=np.float64)
@@ -193,12 +193,12 @@ def lstm_step_grads(cell, fused, bidirectional):
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("fused", ["sequence", "step"])
 def test_a_step_on_poisoned_reused_memory_equals_a_step_on_fresh_memory(cell, fused, monkeypatch):
-    lstm_step_grads(cell, fused, True)               # fill the pool with this step's shapes
+    training_step_grads(cell, fused, True)               # fill the pool with this step's shapes
     poison_unused()
     assert buffers.pooled_bytes() > 0
-    reused = lstm_step_grads(cell, fused, True)
+    reused = training_step_grads(cell, fused, True)
     monkeypatch.setattr(buffers, "_HELD", None)
-    fresh = lstm_step_grads(cell, fused, True)
+    fresh = training_step_grads(cell, fused, True)
     for a, b in zip(reused, fresh):
         np.testing.assert_array_equal(a, b)
 
