@@ -338,13 +338,13 @@ def first_step_rows(args, torch):
 
 def memory_rows(args, torch):
     """Peak memory of one medium training step: tracemalloc (our arrays) and peak-RSS growth in subprocesses."""
+    from tinygrad_rnn.autograd import buffers
     rows, records = [], []
     cfg = CONFIGS["medium"]
     for cell in args.cells:
         for dname in args.dtypes:
             model = Ours(cfg, cell, DTYPES[dname])
             model.train_step()
-            from tinygrad_rnn.autograd import buffers
             buffers.clear()          # so that the traced step allocates its arrays afresh instead of reusing them
             tracemalloc.start()
             model.train_step()

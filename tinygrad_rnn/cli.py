@@ -299,9 +299,8 @@ def run() -> int:
     """The ``tinygrad-rnn`` program: :func:`main` on ``sys.argv``.
 
     It leaves the C library's malloc as it is: a training step's large arrays come from
-    :mod:`tinygrad_rnn.autograd.buffers`, which reuses the last step's memory, and with it glibc's settings
-    for keeping freed memory (:func:`tinygrad_rnn.training.retain_freed_memory`) no longer made the default
-    ``tinygrad-rnn train`` faster (28,100 tokens/s with them, 28,700-28,900 without, two runs each).
+    :mod:`tinygrad_rnn.autograd.buffers`, which reuses the last step's memory, so glibc's settings for keeping
+    freed memory no longer pay here (:mod:`tinygrad_rnn.training.memory` has the measurement).
     """
     return main()
 

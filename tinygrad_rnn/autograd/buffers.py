@@ -92,31 +92,32 @@ def _count_held_by_pool():
 _HELD = _count_held_by_pool()
 
 
+def _pooled(nbytes):
+    """Whether an array of ``nbytes`` comes from the pool: large enough, and the counts readable."""
+    return nbytes >= MIN_BYTES and _HELD is not None
+
+
 def empty(shape, dtype):
     """An uninitialised C-contiguous array of ``shape`` and ``dtype``, as ``np.empty``, reusing a pooled one.
 
     Large arrays (at least ``MIN_BYTES``) are views of a pooled array; see the module docstring."""
-    dtype = np.dtype(dtype)
-    shape = tuple(shape)
+    dtype, shape = np.dtype(dtype), tuple(shape)
     nbytes = dtype.itemsize * math.prod(shape)
-    if nbytes < MIN_BYTES or _HELD is None:
-        return np.empty(shape, dtype)
-    return _from_pool(shape, dtype, nbytes)
+    return _from_pool(shape, dtype, nbytes) if _pooled(nbytes) else np.empty(shape, dtype)
 
 
 def empty_like(array):
     """:func:`empty` with ``array``'s shape and dtype (always C-contiguous)."""
-    if array.nbytes < MIN_BYTES or _HELD is None:     # the common small case without empty's arithmetic
-        return np.empty(array.shape, array.dtype)
-    return _from_pool(array.shape, array.dtype, array.nbytes)
+    if _pooled(array.nbytes):
+        return _from_pool(array.shape, array.dtype, array.nbytes)
+    return np.empty(array.shape, array.dtype)
 
 
 def zeros(shape, dtype):
     """:func:`empty` filled with zeros (``np.zeros`` itself for a small array)."""
-    dtype = np.dtype(dtype)
-    shape = tuple(shape)
+    dtype, shape = np.dtype(dtype), tuple(shape)
     nbytes = dtype.itemsize * math.prod(shape)
-    if nbytes < MIN_BYTES or _HELD is None:
+    if not _pooled(nbytes):
         return np.zeros(shape, dtype)
     out = _from_pool(shape, dtype, nbytes)
     out.fill(0)
@@ -140,9 +141,10 @@ def _from_pool(shape, dtype, nbytes):
 
 def dot(a, b):
     """``np.dot(a, b)`` for 2-D ``a`` and ``b``; a large product of one dtype goes into an array from :func:`empty`."""
-    if a.dtype != b.dtype or a.shape[0] * b.shape[1] * a.itemsize < MIN_BYTES:
+    shape, nbytes = (a.shape[0], b.shape[1]), a.shape[0] * b.shape[1] * a.itemsize
+    if a.dtype != b.dtype or not _pooled(nbytes):
         return np.dot(a, b)
-    return np.dot(a, b, out=empty((a.shape[0], b.shape[1]), a.dtype))
+    return np.dot(a, b, out=_from_pool(shape, a.dtype, nbytes))
 
 
 def concatenate(arrays, axis=0):

@@ -64,17 +64,15 @@ def previous_states(hs, h0, reverse):
     >>> previous_states(np.array([[[1.0]], [[2.0]]]), np.array([[0.0]]), False)[:, 0, 0]
     array([0., 1.])
     """
-    out = buffers.empty_like(hs)
     if reverse:
-        return np.concatenate([hs[1:], h0[None]], axis=0, out=out)
-    return np.concatenate([h0[None], hs[:-1]], axis=0, out=out)
+        return buffers.concatenate([hs[1:], h0[None]], axis=0)
+    return buffers.concatenate([h0[None], hs[:-1]], axis=0)
 
 
 def recurrent_weight_grad(dpre, hs, h0, reverse):
     """dW_hh = sum_t dpre_t^T h_{t-1}, over every step and batch row in one GEMM: (G*H, H)."""
     h_prev = previous_states(hs, h0, reverse)
-    dw = buffers.empty((dpre.shape[-1], hs.shape[-1]), hs.dtype)
-    return np.dot(dpre.reshape(-1, dpre.shape[-1]).T, h_prev.reshape(-1, h_prev.shape[-1]), out=dw)
+    return buffers.dot(dpre.reshape(-1, dpre.shape[-1]).T, h_prev.reshape(-1, h_prev.shape[-1]))
 
 
 class RNNSequence(Function):
