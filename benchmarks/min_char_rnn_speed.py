@@ -206,13 +206,13 @@ class BareKernels:
         k.cross_entropy_fwd(logits, targets, -100, losses, probs)
         dlogits = np.empty_like(probs)
         k.cross_entropy_bwd(probs, targets, -100, self.ones, dlogits)
-        d_w_hy, d_b_y = np.dot(dlogits.T, h_rows), dlogits.sum(axis=0)
+        d_w_hy, d_b_y = np.dot(dlogits.T, h_rows), np.dot(self.ones, dlogits)   # a bias gradient: column sums
         dxp, dh0 = np.empty_like(hs), np.empty_like(self.h)
         k.rnn_sequence_bwd(hs, w_hh, np.dot(dlogits, w_hy).reshape(SEQ, 1, HIDDEN), np.zeros_like(self.h),
                            False, False, dxp, dh0)
         dpre = dxp.reshape(SEQ, HIDDEN)
         h_prev = np.concatenate([self.h, h_rows[:-1]], axis=0)
-        d_b = dpre.sum(axis=0)
+        d_b = np.dot(self.ones, dpre)
         grads = [np.dot(dpre.T, x), np.dot(dpre.T, h_prev), d_b, d_b.copy(), d_w_hy, d_b_y]
         for param, grad, total in zip(self.params, grads, self.sums):
             k.clip_values(grad.reshape(-1), CLIP)

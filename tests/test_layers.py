@@ -111,6 +111,29 @@ def test_dropout_bad_p():
         tg.nn.Dropout("0.5")
 
 
+def test_column_sums_equal_the_sum_of_rows_in_new_arrays():
+    """A bias gradient's sum over rows, done as one GEMV with cached ones: the same numbers as summing
+    in float64, a fresh array each call (a leaf may keep it as .grad), and the cached ones untouched."""
+    from tinygrad_rnn.autograd.ops import matmul
+    rng = np.random.default_rng(3)
+    for rows, dtype, atol in (((25, 65), np.float64, 1e-13), ((1, 7), np.float64, 0), ((0, 4), np.float64, 0),
+                              ((3000, 33), np.float32, 2e-3)):
+        g = rng.standard_normal(rows).astype(dtype)
+        got = matmul.column_sums(g)
+        assert got.dtype == dtype and got.shape == (rows[1],)
+        np.testing.assert_allclose(got, g.astype(np.float64).sum(axis=0), rtol=0, atol=atol)
+    g = rng.standard_normal((40, 6))[:, ::2]                      # a strided view sums the same
+    np.testing.assert_allclose(matmul.column_sums(g), g.sum(axis=0), rtol=0, atol=1e-13)
+    first = matmul.column_sums(np.ones((5, 3)))
+    first += 100.0                                                 # the caller owns what it got
+    np.testing.assert_array_equal(matmul.column_sums(np.ones((5, 3))), [5.0, 5.0, 5.0])
+    ones = matmul._ONES[(5, np.dtype(np.float64))]
+    assert not ones.flags.writeable
+    for n in range(1, 2 * matmul._ONES_MAX_ENTRIES):                 # the cache stays bounded
+        matmul.column_sums(np.ones((n, 1)))
+    assert len(matmul._ONES) <= matmul._ONES_MAX_ENTRIES
+
+
 def test_linear_and_embedding_constructor_errors():
     with pytest.raises(TypeError, match="Linear: in_features must be an int, got float"):
         tg.nn.Linear(3.5, 2)

@@ -50,6 +50,11 @@ def forward(loops, kind, a, reverse):
     return (hs,), hs
 
 
+def previous(hs, h0, reverse):
+    """h_{t-1} for every t: h0 first in the loop's order of steps."""
+    return np.concatenate([hs[1:], h0[None]] if reverse else [h0[None], hs[:-1]])
+
+
 def backward(loops, kind, a, saved, reverse):
     """(dxp, dh0, [dc0,] dw_hh, [db_hh]): the time loop's, with d W_hh (and d b_hh) formed from its per-step
     gradients as the Functions of nn/fused_sequences.py form them."""
@@ -58,14 +63,14 @@ def backward(loops, kind, a, saved, reverse):
     if kind == "lstm":
         grads = out(a["xp"]), out(a["h0"]), out(a["c0"])
         loops.lstm_sequence_bwd(*saved[:3], a["c0"], a["w_hh"], a["dhs"], a["dh_last"], a["dc_last"], reverse, *grads)
-        return (*grads, recurrent_weight_grad(grads[0], hs, a["h0"], reverse))
+        return (*grads, recurrent_weight_grad(grads[0], previous(hs, a["h0"], reverse)))
     if kind == "gru":
         dxp, dhps, dh0 = out(a["xp"]), out(a["xp"]), out(a["h0"])
         loops.gru_sequence_bwd(*saved, a["h0"], a["w_hh"], a["dhs"], a["dh_last"], reverse, dxp, dhps, dh0)
-        return dxp, dh0, recurrent_weight_grad(dhps, hs, a["h0"], reverse), dhps.sum(axis=(0, 1))
+        return dxp, dh0, recurrent_weight_grad(dhps, previous(hs, a["h0"], reverse)), dhps.sum(axis=(0, 1))
     grads = out(a["xp"]), out(a["h0"])
     loops.rnn_sequence_bwd(hs, a["w_hh"], a["dhs"], a["dh_last"], reverse, kind == "rnn_relu", *grads)
-    return (*grads, recurrent_weight_grad(grads[0], hs, a["h0"], reverse))
+    return (*grads, recurrent_weight_grad(grads[0], previous(hs, a["h0"], reverse)))
 
 
 def reference(kind, a, saved, reverse):

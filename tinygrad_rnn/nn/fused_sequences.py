@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import kernels
 from ..autograd import Function, buffers
+from ..autograd.ops.matmul import column_sums
 from . import blas_time_loops
 
 COMPILED_LOOP_MAX_WORK = 262144
@@ -58,20 +59,28 @@ def _final(hs, reverse):
     return (hs[0] if reverse else hs[-1]).copy()
 
 
-def previous_states(hs, h0, reverse):
-    """h_{t-1} for every t, (T, B, H): the state each step started from (h0 for the first step processed).
+def states_with_initial(h0, steps, reverse):
+    """(hs, h_prev): two views of one (T+1, B, H) array that holds h0 and, after the time loop, every h_t.
 
-    >>> previous_states(np.array([[[1.0]], [[2.0]]]), np.array([[0.0]]), False)[:, 0, 0]
+    hs[t] = h_t, where the loop writes; h_prev[t] = h_{t-1}, the state step t started from (h0 for the
+    first step processed). Forward the array is [h0, h_0, ..., h_{T-1}], reverse [h_0, ..., h_{T-1}, h0].
+    So the weight gradient's GEMM reads the previous states in place: no (T, B, H) copy per backward.
+
+    >>> hs, h_prev = states_with_initial(np.array([[0.0]]), 2, False)
+    >>> hs[:] = [[[1.0]], [[2.0]]]
+    >>> h_prev[:, 0, 0]
     array([0., 1.])
     """
+    states = buffers.empty((steps + 1,) + h0.shape, h0.dtype)
     if reverse:
-        return buffers.concatenate([hs[1:], h0[None]], axis=0)
-    return buffers.concatenate([h0[None], hs[:-1]], axis=0)
+        states[steps] = h0
+        return states[:steps], states[1:]
+    states[0] = h0
+    return states[1:], states[:steps]
 
 
-def recurrent_weight_grad(dpre, hs, h0, reverse):
+def recurrent_weight_grad(dpre, h_prev):
     """dW_hh = sum_t dpre_t^T h_{t-1}, over every step and batch row in one GEMM: (G*H, H)."""
-    h_prev = previous_states(hs, h0, reverse)
     return buffers.dot(dpre.reshape(-1, dpre.shape[-1]).T, h_prev.reshape(-1, h_prev.shape[-1]))
 
 
@@ -82,7 +91,7 @@ class RNNSequence(Function):
 
     def forward(self, xp, h0, w_hh, nonlinearity="tanh", reverse=False):
         xp, h0, w_hh = _contiguous(xp, h0, w_hh)
-        hs = buffers.empty_like(xp)
+        hs, self.h_prev = states_with_initial(h0, xp.shape[0], reverse)
         relu = nonlinearity == "relu"
         loops, w_hh_t = time_loops(h0.shape[0], w_hh)
         loops.rnn_sequence_fwd(xp, h0, w_hh_t, reverse, relu, hs)
@@ -93,7 +102,7 @@ class RNNSequence(Function):
         dxp, dh0 = buffers.empty_like(self.hs), np.empty_like(self.h0)
         self.loops.rnn_sequence_bwd(self.hs, self.w_hh, _grad_or_zeros(dhs, self.hs),
                                     _grad_or_zeros(dh_last, self.h0), self.reverse, self.relu, dxp, dh0)
-        return dxp, dh0, recurrent_weight_grad(dxp, self.hs, self.h0, self.reverse)
+        return dxp, dh0, recurrent_weight_grad(dxp, self.h_prev)
 
 
 class LSTMSequence(Function):
@@ -109,7 +118,8 @@ class LSTMSequence(Function):
         xp, h0, c0, w_hh = _contiguous(xp, h0, c0, w_hh)
         T, B, H = xp.shape[0], h0.shape[0], h0.shape[1]
         gates = buffers.empty_like(xp)
-        cs, tanh_cs, hs = (buffers.empty((T, B, H), xp.dtype) for _ in range(3))
+        cs, tanh_cs = buffers.empty((T, B, H), xp.dtype), buffers.empty((T, B, H), xp.dtype)
+        hs, self.h_prev = states_with_initial(h0, T, reverse)
         loops, w_hh_t = time_loops(B, w_hh)
         loops.lstm_sequence_fwd(xp, h0, c0, w_hh_t, reverse, gates, cs, tanh_cs, hs)
         self.gates, self.cs, self.tanh_cs, self.hs = gates, cs, tanh_cs, hs
@@ -121,7 +131,7 @@ class LSTMSequence(Function):
         self.loops.lstm_sequence_bwd(self.gates, self.cs, self.tanh_cs, self.c0, self.w_hh,
                                      _grad_or_zeros(dhs, self.hs), _grad_or_zeros(dh_last, self.h0),
                                      _grad_or_zeros(dc_last, self.c0), self.reverse, dxp, dh0, dc0)
-        return dxp, dh0, dc0, recurrent_weight_grad(dxp, self.hs, self.h0, self.reverse)
+        return dxp, dh0, dc0, recurrent_weight_grad(dxp, self.h_prev)
 
 
 class GRUSequence(Function):
@@ -137,7 +147,8 @@ class GRUSequence(Function):
         xp, h0, w_hh = _contiguous(xp, h0, w_hh)
         bias = np.zeros(w_hh.shape[0], xp.dtype) if b_hh is None else np.ascontiguousarray(b_hh)
         T, B, H = xp.shape[0], h0.shape[0], h0.shape[1]
-        gates, hps, hs = buffers.empty_like(xp), buffers.empty_like(xp), buffers.empty((T, B, H), xp.dtype)
+        gates, hps = buffers.empty_like(xp), buffers.empty_like(xp)
+        hs, self.h_prev = states_with_initial(h0, T, reverse)
         loops, w_hh_t = time_loops(B, w_hh)
         loops.gru_sequence_fwd(xp, h0, w_hh_t, bias, reverse, gates, hps, hs)
         self.gates, self.hps, self.hs, self.h0, self.w_hh, self.reverse = gates, hps, hs, h0, w_hh, reverse
@@ -148,7 +159,7 @@ class GRUSequence(Function):
         dxp, dhps, dh0 = buffers.empty_like(self.gates), buffers.empty_like(self.hps), np.empty_like(self.h0)
         self.loops.gru_sequence_bwd(self.gates, self.hps, self.hs, self.h0, self.w_hh, _grad_or_zeros(dhs, self.hs),
                                     _grad_or_zeros(dh_last, self.h0), self.reverse, dxp, dhps, dh0)
-        dw = recurrent_weight_grad(dhps, self.hs, self.h0, self.reverse)
+        dw = recurrent_weight_grad(dhps, self.h_prev)
         if len(self.needs_input_grad) == 3:
             return dxp, dh0, dw
-        return dxp, dh0, dw, dhps.sum(axis=(0, 1))
+        return dxp, dh0, dw, column_sums(dhps.reshape(-1, dhps.shape[-1]))

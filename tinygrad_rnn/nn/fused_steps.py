@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import kernels
 from ..autograd import Function, buffers
+from ..autograd.ops.matmul import column_sums
 
 
 def _keep_finished(mask, new, previous):
@@ -166,7 +167,7 @@ class GRUStep(Function):
         grads = [dxp if needs[0] else None, dh_prev if needs[1] else None,
                  _recurrent_weight_grad(self, dhp, self.h_prev) if needs[2] else None]
         if len(needs) == 4:
-            grads.append(dhp.sum(axis=0) if needs[3] else None)
+            grads.append(column_sums(dhp) if needs[3] else None)
         return tuple(grads)
 
 

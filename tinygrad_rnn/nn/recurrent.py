@@ -60,6 +60,13 @@ def _per_layer_direction(state):
     return tuple([Tensor._make(part, False, None, 0) for part in state.data])
 
 
+def _stack_layer_directions(states):
+    """The per-layer-direction states (B, H) as one (L*D, B, H); for a single one, a view (no copy)."""
+    if len(states) == 1:
+        return states[0].reshape(1, *states[0].shape)
+    return stack(states)
+
+
 class RNNBase(Module):
     """A stack of ``num_layers`` recurrent layers, each run forward (and backward in time if
     ``bidirectional``), over inputs (T, B, I), (B, T, I) with ``batch_first``, or unbatched (T, I).
@@ -207,7 +214,7 @@ class RNNBase(Module):
         output = layer_input
         if masks is not None:
             output = output * Tensor(masks.astype(self.dtype))
-        final_states = tuple(stack([f[k] for f in finals]) for k in range(self.kind.state_size))
+        final_states = tuple(_stack_layer_directions([f[k] for f in finals]) for k in range(self.kind.state_size))
         if not batched:
             output = output.reshape(steps, output.shape[2])
             final_states = tuple(s.reshape(s.shape[0], s.shape[2]) for s in final_states)
