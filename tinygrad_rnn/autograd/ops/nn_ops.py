@@ -77,7 +77,8 @@ class CrossEntropy(Function):
             row_scale = np.ascontiguousarray(g)
         else:
             scale = g / self.count if self.reduction == "mean" else g
-            row_scale = np.full(len(self.targets), scale, dtype=self.probs.dtype)
+            row_scale = np.empty(len(self.targets), dtype=self.probs.dtype)
+            row_scale.fill(scale)
         grad = buffers.empty_like(self.probs)
         kernels.cross_entropy_bwd(self.probs, self.targets, self.ignore_index, row_scale, grad)
         return grad
