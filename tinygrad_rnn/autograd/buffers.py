@@ -9,11 +9,11 @@ benchmarks/README.md, a small float32 LSTM training step (T 64, B 32, H 128) too
 GRU step 4,200, which cost the LSTM a fifth of its time and the GRU almost half.
 
 :func:`empty` is ``np.empty`` for the arrays of the hot paths (the sequence and step nodes, ``Linear``,
-``cat``, ``Unbind``'s backward, cross-entropy; :func:`dot` and :func:`concatenate` write into it). It keeps each large array it makes in a pool, keyed by shape and dtype, and hands out
-a view of it. A later call with the same key takes back a pooled array that nothing else references
-any more: every view, Tensor, node or variable that still holds an array adds one to its reference
-count, so a pooled array whose count is the pool's own is garbage that CPython has not been asked to
-free. The step's arrays then reuse the memory that the last step's used, already mapped.
+``cat``, ``Unbind``'s backward, cross-entropy; :func:`dot` and :func:`concatenate` write into it). It
+keeps each large array it makes in a pool, keyed by shape and dtype, and hands out a view of it. A later
+call with the same key takes back a pooled array that nothing else references any more: every view,
+Tensor, node or variable that still holds an array adds one to its reference count, so a pooled array
+whose count is the pool's own is garbage that CPython has not been asked to free. The step's arrays then reuse the memory that the last step's used, already mapped.
 
 Only arrays of at least ``MIN_BYTES`` are pooled: smaller ones come from malloc's free lists, already
 mapped. The pool holds at most ``LIMIT_BYTES``; past that, it first drops the arrays no one uses,
@@ -97,12 +97,17 @@ def _pooled(nbytes):
     return nbytes >= MIN_BYTES and _HELD is not None
 
 
+def _key(shape, dtype):
+    """(shape as a tuple, the dtype, the bytes an array of them takes)."""
+    dtype, shape = np.dtype(dtype), tuple(shape)
+    return shape, dtype, dtype.itemsize * math.prod(shape)
+
+
 def empty(shape, dtype):
     """An uninitialised C-contiguous array of ``shape`` and ``dtype``, as ``np.empty``, reusing a pooled one.
 
     Large arrays (at least ``MIN_BYTES``) are views of a pooled array; see the module docstring."""
-    dtype, shape = np.dtype(dtype), tuple(shape)
-    nbytes = dtype.itemsize * math.prod(shape)
+    shape, dtype, nbytes = _key(shape, dtype)
     return _from_pool(shape, dtype, nbytes) if _pooled(nbytes) else np.empty(shape, dtype)
 
 
@@ -115,8 +120,7 @@ def empty_like(array):
 
 def zeros(shape, dtype):
     """:func:`empty` filled with zeros (``np.zeros`` itself for a small array)."""
-    dtype, shape = np.dtype(dtype), tuple(shape)
-    nbytes = dtype.itemsize * math.prod(shape)
+    shape, dtype, nbytes = _key(shape, dtype)
     if not _pooled(nbytes):
         return np.zeros(shape, dtype)
     out = _from_pool(shape, dtype, nbytes)

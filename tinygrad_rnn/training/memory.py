@@ -8,7 +8,8 @@ at a time where NumPy asks for transparent huge pages). A training step's own la
 that: they come from :mod:`tinygrad_rnn.autograd.buffers`, which reuses the last step's. Before that pool,
 these settings took the default ``tinygrad-rnn train`` from 371,000 page faults in 100 steps to 29,000 and
 14-22% more tokens per second; with it, they gain that run nothing measurable (28,100 tokens/s with them,
-28,700-28,900 without, two runs each), so the command no longer applies them. They remain for a script whose own large arrays (outside the library's hot paths) churn.
+28,700-28,900 without, two runs each), so the command no longer applies them. They remain for a script
+whose own large arrays (outside the library's hot paths) churn.
 
 :func:`retain_freed_memory` raises both thresholds: ``M_MMAP_THRESHOLD`` to its largest allowed value (32 MiB
 on 64-bit systems; larger blocks keep their own mapping) and ``M_TRIM_THRESHOLD`` to 1 GiB, so that freed
