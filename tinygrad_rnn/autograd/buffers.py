@@ -13,7 +13,8 @@ GRU step 4,200, which cost the LSTM a fifth of its time and the GRU almost half.
 keeps each large array it makes in a pool, keyed by shape and dtype, and hands out a view of it. A later
 call with the same key takes back a pooled array that nothing else references any more: every view,
 Tensor, node or variable that still holds an array adds one to its reference count, so a pooled array
-whose count is the pool's own is garbage that CPython has not been asked to free. The step's arrays then reuse the memory that the last step's used, already mapped.
+whose count is the pool's own is garbage that CPython has not been asked to free. The step's arrays
+then reuse the memory that the last step's used, already mapped.
 
 Only arrays of at least ``MIN_BYTES`` are pooled: smaller ones come from malloc's free lists, already
 mapped. The pool holds at most ``LIMIT_BYTES``; past that, it first drops the arrays no one uses,
