@@ -49,12 +49,11 @@ class Adagrad(Optimizer):
         if not state:
             state["step"] = 0
             state["sum"] = np.full_like(data, float(group["initial_accumulator_value"]))
-        state["step"] += 1
-        t = state["step"]
-        weight_decay = float(group["weight_decay"])
-        clr = float(group["lr"]) / (1.0 + (t - 1) * float(group["lr_decay"]))
-        if weight_decay != 0:
-            g = np.multiply(data, weight_decay)
+        t = state["step"] = state["step"] + 1
+        lr_decay, weight_decay = group["lr_decay"], group["weight_decay"]
+        clr = float(group["lr"]) / (1.0 + (t - 1) * float(lr_decay)) if lr_decay else float(group["lr"])
+        if weight_decay:
+            g = np.multiply(data, float(weight_decay))
             g += grad
         else:
             g = grad

@@ -9,6 +9,16 @@ import numpy as np
 
 from tinygrad_rnn import kernels
 
+_MISSING = object()
+
+
+def _real_number(caller: str, name: str, value) -> float:
+    """``value`` as a float; TypeError unless it is a real number (a bool is not)."""
+    if type(value) is not float:        # a float skips the test against numbers.Real, which costs microseconds
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{caller}: {name} must be a real number, got {type(value).__name__}")
+    return float(value)
+
 
 def _grads(parameters, caller: str) -> list[np.ndarray]:
     """The gradient arrays of ``parameters`` (one Tensor or an iterable of them), skipping None."""
@@ -16,10 +26,12 @@ def _grads(parameters, caller: str) -> list[np.ndarray]:
         parameters = [parameters]
     grads = []
     for p in parameters:
-        if not hasattr(p, "grad"):
+        grad = getattr(p, "grad", _MISSING)
+        if grad is None:
+            continue
+        if grad is _MISSING:
             raise TypeError(f"{caller}: expected Tensors with a .grad attribute, got {type(p).__name__}")
-        if p.grad is not None:
-            grads.append(p.grad)
+        grads.append(grad)
     return grads
 
 
@@ -51,14 +63,10 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         >>> np.round(np.concatenate([a.grad, b.grad]), 4)
         array([0.6, 0. , 0.8])
     """
-    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real):
-        raise TypeError(f"clip_grad_norm_: norm_type must be a real number, got {type(norm_type).__name__}")
-    norm_type = float(norm_type)
+    norm_type = _real_number("clip_grad_norm_", "norm_type", norm_type)
     if not (norm_type > 0):
         raise ValueError(f"clip_grad_norm_: expected norm_type > 0 or inf, got {norm_type}")
-    if isinstance(max_norm, bool) or not isinstance(max_norm, numbers.Real):
-        raise TypeError(f"clip_grad_norm_: max_norm must be a real number, got {type(max_norm).__name__}")
-    max_norm = float(max_norm)
+    max_norm = _real_number("clip_grad_norm_", "max_norm", max_norm)
     grads = _grads(parameters, "clip_grad_norm_")
     if not grads:
         return 0.0
@@ -103,9 +111,7 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
         >>> p.grad
         array([-5. ,  0.5,  5. ])
     """
-    if isinstance(clip_value, bool) or not isinstance(clip_value, numbers.Real):
-        raise TypeError(f"clip_grad_value_: clip_value must be a real number, got {type(clip_value).__name__}")
-    clip_value = float(clip_value)
+    clip_value = _real_number("clip_grad_value_", "clip_value", clip_value)
     if not clip_value >= 0:
         raise ValueError(f"clip_grad_value_: expected clip_value >= 0, got {clip_value}")
     for g in _grads(parameters, "clip_grad_value_"):

@@ -105,7 +105,7 @@ class Optimizer:
         loss = None
         if closure is not None:
             loss = closure()
-        name = type(self).__name__
+        states = self.state
         for group in self.param_groups:
             for p in group["params"]:
                 grad = p.grad
@@ -113,9 +113,12 @@ class Optimizer:
                     continue
                 if grad.shape != p.data.shape:
                     raise ValueError(
-                        f"{name}: expected a gradient of shape {p.data.shape}, got {grad.shape}"
+                        f"{type(self).__name__}: expected a gradient of shape {p.data.shape}, got {grad.shape}"
                     )
-                self._update(p, grad, self.state.setdefault(id(p), {}), group)
+                state = states.get(id(p))
+                if state is None:
+                    state = states[id(p)] = {}
+                self._update(p, grad, state, group)
         return loss
 
     def _update(self, p, grad: np.ndarray, state: dict, group: dict) -> None:
