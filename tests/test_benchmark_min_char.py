@@ -3,36 +3,18 @@
 ``--bare`` reports the framework's cost as the gap between tinygrad_rnn and the same arithmetic called
 directly; that reading holds only if the two compute the same thing, window after window.
 """
-import importlib.util
 import itertools
-import sys
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_modules import load_benchmark
 
 from tinygrad_rnn import kernels
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture
 def bench(monkeypatch):
-    """The benchmark module, imported with the thread variables it exports restored afterwards."""
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    common_spec = importlib.util.spec_from_file_location("common", BENCHMARKS / "common.py")
-    common = importlib.util.module_from_spec(common_spec)
-    common_spec.loader.exec_module(common)
-    monkeypatch.setitem(sys.modules, "common", common)   # what the benchmark imports; removed afterwards
-    for var in common.THREAD_VARS:
-        monkeypatch.setenv(var, "1")
-    spec = importlib.util.spec_from_file_location("min_char_rnn_speed", BENCHMARKS / "min_char_rnn_speed.py")
-    module = importlib.util.module_from_spec(spec)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # "NumPy was imported first": the thread count is the suite's
-        spec.loader.exec_module(module)
-    return module
+    return load_benchmark("min_char_rnn_speed", monkeypatch)
 
 
 @pytest.mark.skipif(not kernels.jit_enabled(), reason="without numba the layer runs its BLAS time loop, "

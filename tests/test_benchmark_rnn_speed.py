@@ -3,39 +3,17 @@
 The script is run as a user runs it (a subprocess) on the smallest configuration; the turn helper and the
 worker's failure report are checked in-process.
 """
-import importlib.util
 import json
 import os
 import platform
 import subprocess
 import sys
 import time
-import warnings
-from pathlib import Path
 
 import pytest
+from benchmark_modules import BENCHMARKS, load_benchmark
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SCRIPT = BENCHMARKS / "rnn_speed.py"
-
-
-def _load(name, monkeypatch):
-    """Import benchmarks/<name>.py with the thread variables the scripts export restored afterwards."""
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    common_spec = importlib.util.spec_from_file_location("common", BENCHMARKS / "common.py")
-    common = importlib.util.module_from_spec(common_spec)
-    common_spec.loader.exec_module(common)
-    monkeypatch.setitem(sys.modules, "common", common)
-    for var in common.THREAD_VARS:
-        monkeypatch.setenv(var, "1")
-    if name == "common":
-        return common
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # "NumPy was imported first": the thread count is the suite's
-        spec.loader.exec_module(module)
-    return module
 
 
 def _run_script(tmp_path, *args):
@@ -77,7 +55,7 @@ def test_script_times_both_libraries_in_settled_turns(tmp_path):
 
 
 def test_timed_turn_calls_untimed_until_settled_then_times_one_call(monkeypatch):
-    common = _load("common", monkeypatch)
+    common = load_benchmark("common", monkeypatch)
     calls = []
 
     def step():
@@ -95,7 +73,7 @@ def test_timed_turn_calls_untimed_until_settled_then_times_one_call(monkeypatch)
 
 
 def test_worker_that_dies_is_reported_with_its_name_and_exit_code(monkeypatch):
-    bench = _load("rnn_speed", monkeypatch)
+    bench = load_benchmark("rnn_speed", monkeypatch)
     monkeypatch.setattr(bench, "child_command", lambda *args: [sys.executable, "-c", "raise SystemExit(3)"])
     with pytest.raises(RuntimeError, match=r"worker ours tiny rnn float64 exited with code 3"):
         bench.Worker("ours", "tiny", "rnn", "float64")
@@ -103,7 +81,7 @@ def test_worker_that_dies_is_reported_with_its_name_and_exit_code(monkeypatch):
 
 def test_header_names_the_openblas_kernels_a_forced_core_type_selects(monkeypatch):
     """The header reports which OpenBLAS kernels run: OPENBLAS_CORETYPE changes every figure."""
-    common = _load("common", monkeypatch)
+    common = load_benchmark("common", monkeypatch)
     if common.openblas_core() is None:
         pytest.skip("NumPy here is not linked to an OpenBLAS that reports its core type")
     code = (f"import sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import numpy, common; "
