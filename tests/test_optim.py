@@ -446,6 +446,20 @@ def test_clip_argument_errors():
         clip_grad_value_(ps, -1)
     with pytest.raises(TypeError, match=r"clip_grad_value_: expected Tensors with a .grad attribute, got int"):
         clip_grad_value_([1], 1.0)
+    with pytest.raises(TypeError, match=r"clip_grad_value_: clip_value must be a real number, got bool"):
+        clip_grad_value_(ps, True)
+    with pytest.raises(TypeError, match=r"clip_grad_norm_: norm_type must be a real number, got bool"):
+        clip_grad_norm_(ps, 1.0, norm_type=False)
+
+
+def test_clip_takes_any_real_number_and_skips_missing_gradients():
+    ps = _with_grads([np.array([-7.0, 0.5, 9.0]), None])        # the second has .grad None
+    clip_grad_value_(ps, np.float32(5.0))
+    np.testing.assert_array_equal(ps[0].grad, [-5.0, 0.5, 5.0])
+    clip_grad_value_(ps, 1)
+    np.testing.assert_array_equal(ps[0].grad, [-1.0, 0.5, 1.0])
+    assert ps[1].grad is None
+    assert clip_grad_norm_(ps, np.int64(10), norm_type=np.float64(math.inf)) == 1.0
 
 
 def test_clip_grad_value_matches_numpy_clip():
