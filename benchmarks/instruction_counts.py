@@ -71,13 +71,11 @@ def count_in_child(args):
 
     helper = ctypes.CDLL(args.helper)
     text, _ = bench.load_text(args.text)
-    chars = sorted(set(text))
-    index = {c: i for i, c in enumerate(chars)}
-    ids = np.array([index[c] for c in text], dtype=np.int64)
+    vocab, ids = bench.encode(text)
     dtype = np.float32 if args.dtype == "float32" else np.float64
     names = []
     for name in CONTENDERS:
-        model, batches = getattr(bench, name)(len(chars), dtype), bench.windows(ids)
+        model, batches = getattr(bench, name)(vocab, dtype), bench.windows(ids)
         for _ in range(args.warmup):
             model.step(*next(batches))
         windows = [next(batches) for _ in range(args.windows)]

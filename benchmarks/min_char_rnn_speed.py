@@ -55,6 +55,13 @@ def load_text(path):
     return default_corpus(max_chars=1_000_000).text, "tinygrad_rnn.data.default_corpus"
 
 
+def encode(text):
+    """(vocabulary size, the text's characters as int64 ids): ids index the sorted distinct characters."""
+    chars = sorted(set(text))
+    index = {c: i for i, c in enumerate(chars)}
+    return len(chars), np.array([index[c] for c in text], dtype=np.int64)
+
+
 def initial_weights(vocab, dtype, seed=0):
     """min-char-rnn's start: W_xh (H, V), W_hh (H, H), W_hy (V, H) ~ N(0, 0.01^2); b_h (H,), b_y (V,) = 0."""
     rng = np.random.default_rng(seed)
@@ -318,20 +325,18 @@ def main():
     args = p.parse_args()
 
     text, source = load_text(args.text)
-    chars = sorted(set(text))
-    index = {c: i for i, c in enumerate(chars)}
-    ids = np.array([index[c] for c in text], dtype=np.int64)
+    vocab, ids = encode(text)
     dtype = np.float32 if args.dtype == "float32" else np.float64
     torch = None if args.no_torch else try_import_torch()
     print("\n".join(machine_header(THREADS)))
-    print(f"text: {source} ({len(text):,} chars, vocabulary {len(chars)}); hidden {HIDDEN}, seq {SEQ}, "
+    print(f"text: {source} ({len(text):,} chars, vocabulary {vocab}); hidden {HIDDEN}, seq {SEQ}, "
           f"{args.dtype}, {args.seconds:g} s each in {args.turns} turns")
-    contenders = [PlainNumpy(len(chars), dtype), Ours(len(chars), dtype)]
+    contenders = [PlainNumpy(vocab, dtype), Ours(vocab, dtype)]
     if args.bare:
-        contenders.append(BareKernels(len(chars), dtype))
+        contenders.append(BareKernels(vocab, dtype))
     if torch is not None:
         torch.set_num_threads(args.threads)
-        contenders.append(Torch(torch, len(chars), dtype))
+        contenders.append(Torch(torch, vocab, dtype))
     runners = [Runner(model, ids, args.warmup) for model in contenders]
     ratios = measure_in_turns(runners, args.seconds, args.turns)
     rows = []

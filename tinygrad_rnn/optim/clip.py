@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from tinygrad_rnn import kernels
+from tinygrad_rnn.optim.optimizer import real_number
 
 _MISSING = object()
-
-
-def _real_number(caller: str, name: str, value) -> float:
-    """``value`` as a float; TypeError unless it is a real number (a bool is not)."""
-    if type(value) is not float:        # a float skips the test against numbers.Real, which costs microseconds
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{caller}: {name} must be a real number, got {type(value).__name__}")
-    return float(value)
 
 
 def _grads(parameters, caller: str) -> list[np.ndarray]:
@@ -63,10 +55,10 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         >>> np.round(np.concatenate([a.grad, b.grad]), 4)
         array([0.6, 0. , 0.8])
     """
-    norm_type = _real_number("clip_grad_norm_", "norm_type", norm_type)
+    norm_type = real_number(norm_type, "norm_type", "clip_grad_norm_")
     if not (norm_type > 0):
         raise ValueError(f"clip_grad_norm_: expected norm_type > 0 or inf, got {norm_type}")
-    max_norm = _real_number("clip_grad_norm_", "max_norm", max_norm)
+    max_norm = real_number(max_norm, "max_norm", "clip_grad_norm_")
     grads = _grads(parameters, "clip_grad_norm_")
     if not grads:
         return 0.0
@@ -111,7 +103,7 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
         >>> p.grad
         array([-5. ,  0.5,  5. ])
     """
-    clip_value = _real_number("clip_grad_value_", "clip_value", clip_value)
+    clip_value = real_number(clip_value, "clip_value", "clip_grad_value_")
     if not clip_value >= 0:
         raise ValueError(f"clip_grad_value_: expected clip_value >= 0, got {clip_value}")
     for g in _grads(parameters, "clip_grad_value_"):
