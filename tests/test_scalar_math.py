@@ -101,6 +101,16 @@ def test_exp_and_expm1(dtype, rtol, lowest):
     assert max_relative_error(expm1, np.expm1(x64)) < rtol
 
 
+@pytest.mark.parametrize("count", range(1, 14))
+def test_even_odd_horner_evaluates_the_polynomial(count):
+    # Distinct coefficients, so a power of r applied to the wrong half or a dropped term shows.
+    coefficients = tuple(float(k + 1) * (-1.0) ** k for k in range(count))
+    p = sm._even_odd_horner(coefficients)
+    for r in (-0.35, -1e-3, 0.0, 0.2, 1.5):
+        exact = sum(c * r ** k for k, c in enumerate(coefficients))
+        assert p(r) == pytest.approx(exact, rel=1e-14, abs=1e-300)
+
+
 @pytest.mark.skipif(bool(__import__("numba").config.DISABLE_JIT), reason="needs numba dispatchers")
 def test_cached_kernels_go_stale_when_scalar_math_changes():
     # numba alone would compare the stamp of cells.py only and keep old code after an edit here.

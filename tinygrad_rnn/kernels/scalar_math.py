@@ -14,13 +14,14 @@ lanes; the float32 LSTM forward kernel measured 4-5x faster):
     expm1(x) = 2^n (r + r^2/2! + ... + r^k/k!) + (2^n - 1),    exp(x) = 2^n (e^r - 1) + 2^n
 
 with k = 7 for float32 and k = 13 for float64: the Taylor tail left out is below each type's
-resolution. ln2 is split into a short high part and a low correction (Cody and Waite), so
-``n * ln2_hi`` is exact; 2^n is built from its IEEE bits (``_float_from_bits``). Writing the
-result as ``2^n * (...) + (2^n - 1)`` keeps expm1 accurate near 0, so tanh keeps its relative
-accuracy for tiny x instead of cancelling in 1 - e. The tests hold the results to float64
-references over every magnitude: float32 within 3e-7 relative (about 2 ulp), float64 within
-1e-15, so a fused float64 kernel still equals the NumPy composition to ~1e-15; nan stays nan and
-±inf saturates.
+resolution. The polynomial is evaluated as two interleaved Horner chains (``_even_odd_horner``),
+whose shorter chains of dependent operations suit vector units. ln2 is split into a short high part and a low correction
+(Cody and Waite), so ``n * ln2_hi`` is exact; 2^n is built from its IEEE bits
+(``_float_from_bits``). Writing the result as ``2^n * (...) + (2^n - 1)`` keeps expm1 accurate
+near 0, so tanh keeps its relative accuracy for tiny x instead of cancelling in 1 - e. The tests
+hold the results to float64 references over every magnitude: float32 within 3e-7 relative (about
+2 ulp), float64 within 1e-15, so a fused float64 kernel still equals the NumPy composition to
+~1e-15; nan stays nan and ±inf saturates.
 
 Under ``NUMBA_DISABLE_JIT=1`` the same code runs as Python on NumPy scalars.
 
@@ -71,19 +72,48 @@ def _float_from_bits_jit(bits, like):
     return lambda bits, like: _bitcast_to_float(bits, like)
 
 
+def _even_odd_horner(coefficients):
+    """Build ``p(r) = c_0 + c_1 r + ... + c_n r^n`` (``coefficients`` lowest first, of one float type) as
+
+        p(r) = E(r^2) + r O(r^2),   E(s) = c_0 + c_2 s + c_4 s^2 + ...,   O(s) = c_1 + c_3 s + ...,
+
+    E and O each by Horner's rule, side by side. Each chain of dependent multiply-adds is half as long
+    as one Horner chain over all coefficients, so the vector units overlap more of the work. Measured
+    with float64's 12 coefficients: a tanh loop and the LSTM gate kernel (batch 32, hidden 128) 1.3x
+    faster than one chain; float32's 6 coefficients took the same time either way. (Estrin's scheme,
+    shorter still, measured no faster and made the gate kernels compile 1-2 s longer.)
+    """
+    evens, odds = coefficients[0::2][::-1], coefficients[1::2][::-1]          # highest first
+    if len(odds) < len(evens):
+        odds = (type(evens[0])(0.0),) + odds                                  # a zero top: both chains in step
+    top_even, rest_even, top_odd, rest_odd = evens[0], evens[1:], odds[0], odds[1:]
+
+    @register_jitable(**_JIT_OPTIONS)
+    def polynomial(r):
+        r2 = r * r
+        even, odd = top_even, top_odd
+        for k in range(len(rest_even)):                                       # unrolled by the compiler
+            even = even * r2 + rest_even[k]
+            odd = odd * r2 + rest_odd[k]
+        return even + r * odd
+
+    return polynomial
+
+
 def _exp_parts_for(float_type, int_type, mantissa_bits, ln2_hi, ln2_lo, terms):
     """Build ``exp_parts(x) -> (2^n, e^r - 1)`` with x = n ln2 + r, for x <= 0 of ``float_type``.
 
     ``ln2_hi`` has few enough significant bits that n * ln2_hi is exact; ln2_lo = ln2 - ln2_hi.
-    e^r - 1 is the Taylor series up to r^terms / terms!. Below ln of the smallest normal number,
-    2^n is returned as 0 (so exp gives 0 and expm1 gives -1).
+    e^r - 1 = r + r^2 tail(r) is the Taylor series up to r^terms / terms! (``_even_odd_horner``).
+    Below ln of the smallest normal number, 2^n is returned as 0 (so exp gives 0 and expm1 gives -1).
+    n goes to an integer through int32, which AVX2 converts four float64 at a time (it has no
+    float64-to-int64 conversion), and is widened for the shift.
     """
     F = float_type
     log2e, hi, lo = F(1.0 / math.log(2.0)), F(ln2_hi), F(ln2_lo)
     underflow = F(math.log(np.finfo(float_type).tiny))
     bias = int_type(np.finfo(float_type).maxexp - 1)
-    inverse_factorials = tuple(F(1.0 / math.factorial(k)) for k in range(terms, 1, -1))  # highest first
-    highest, rest = inverse_factorials[0], inverse_factorials[1:]
+    tail_of = _even_odd_horner(tuple(F(1.0 / math.factorial(k)) for k in range(2, terms + 1)))  # 1/2!, ..., 1/terms!
 
     @register_jitable(**_JIT_OPTIONS)
     def exp_parts(x):
@@ -91,11 +121,8 @@ def _exp_parts_for(float_type, int_type, mantissa_bits, ln2_hi, ln2_lo, terms):
         n = np.floor(clamped * log2e + F(0.5))
         n = n if n == n else F(0.0)                              # nan: r carries it; n stays an integer
         r = clamped - n * hi - n * lo
-        tail = highest
-        for c in rest:                                           # Horner; unrolled by the compiler
-            tail = tail * r + c
-        scale = _float_from_bits((int_type(n) + bias) << mantissa_bits, F(0.0))
-        return (F(0.0) if x < underflow else scale), tail * r * r + r
+        scale = _float_from_bits((int_type(np.int32(n)) + bias) << mantissa_bits, F(0.0))
+        return (F(0.0) if x < underflow else scale), tail_of(r) * r * r + r
 
     return exp_parts
 
