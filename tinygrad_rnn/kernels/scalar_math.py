@@ -15,13 +15,13 @@ lanes; the float32 LSTM forward kernel measured 4-5x faster):
 
 with k = 7 for float32 and k = 13 for float64: the Taylor tail left out is below each type's
 resolution. The polynomial is evaluated as two interleaved Horner chains (``_even_odd_horner``),
-whose shorter chains of dependent operations suit vector units. ln2 is split into a short high part and a low correction
-(Cody and Waite), so ``n * ln2_hi`` is exact; 2^n is built from its IEEE bits
-(``_float_from_bits``). Writing the result as ``2^n * (...) + (2^n - 1)`` keeps expm1 accurate
-near 0, so tanh keeps its relative accuracy for tiny x instead of cancelling in 1 - e. The tests
-hold the results to float64 references over every magnitude: float32 within 3e-7 relative (about
-2 ulp), float64 within 1e-15, so a fused float64 kernel still equals the NumPy composition to
-~1e-15; nan stays nan and ±inf saturates.
+whose shorter chains of dependent operations suit vector units. ln2 is split into a short high
+part and a low correction (Cody and Waite), so ``n * ln2_hi`` is exact; 2^n is built from its
+IEEE bits (``_float_from_bits``). Writing the result as ``2^n * (...) + (2^n - 1)`` keeps expm1
+accurate near 0, so tanh keeps its relative accuracy for tiny x instead of cancelling in 1 - e. The
+tests hold the results to float64 references over every magnitude: float32 within 3e-7 relative
+(about 2 ulp), float64 within 1e-15, so a fused float64 kernel still equals the NumPy composition
+to ~1e-15; nan stays nan and ±inf saturates.
 
 Under ``NUMBA_DISABLE_JIT=1`` the same code runs as Python on NumPy scalars.
 
