@@ -50,8 +50,8 @@ class Adagrad(Optimizer):
             state["step"] = 0
             state["sum"] = np.full_like(data, float(group["initial_accumulator_value"]))
         t = state["step"] = state["step"] + 1
-        lr_decay, weight_decay = group["lr_decay"], group["weight_decay"]
-        clr = float(group["lr"]) / (1.0 + (t - 1) * float(lr_decay)) if lr_decay else float(group["lr"])
+        lr, lr_decay, weight_decay = float(group["lr"]), group["lr_decay"], group["weight_decay"]
+        clr = lr / (1.0 + (t - 1) * float(lr_decay)) if lr_decay else lr
         if weight_decay:
             g = np.multiply(data, float(weight_decay))
             g += grad
