@@ -8,7 +8,8 @@ else the Python loops of :mod:`.blas_time_loops` (each product one BLAS call); s
 ``compiled_loop_pays``. The backward then forms dW_hh = sum_t dpre_t^T h_{t-1} as one GEMM over all
 steps. The numbers are those of the one-node-per-step path (:mod:`.fused_steps`), which the tests
 check to 1e-12 in float64. Backpropagation through time happens inside this node's backward
-instead of in the engine.
+instead of in the engine. The final state comes out as (1, B, H): its leading axis is h_n's
+layer-direction axis, so the h_n of a single layer-direction is this output itself, with no node of its own.
 """
 import numpy as np
 
@@ -51,12 +52,17 @@ def _contiguous(*arrays):
 
 
 def _grad_or_zeros(grad, like):
-    return buffers.zeros(like.shape, like.dtype) if grad is None else np.ascontiguousarray(grad)
+    """``grad`` as a C-contiguous array of ``like``'s shape (a final state's (1, B, H) as (B, H)); zeros if None."""
+    if grad is None:
+        return buffers.zeros(like.shape, like.dtype)
+    grad = np.ascontiguousarray(grad)
+    return grad if grad.shape == like.shape else grad.reshape(like.shape)
 
 
 def _final(hs, reverse):
-    """The state after the last step processed: h_{T-1}, or h_0 in the reverse direction (a copy)."""
-    return (hs[0] if reverse else hs[-1]).copy()
+    """The state after the last step processed, as (1, B, H): h_{T-1}, or h_0 in the reverse direction (a copy)."""
+    last = 0 if reverse else len(hs) - 1
+    return hs[last:last + 1].copy()
 
 
 def states_with_initial(h0, steps, reverse):
@@ -85,7 +91,7 @@ def recurrent_weight_grad(dpre, h_prev):
 
 
 class RNNSequence(Function):
-    """h_t = act(xp_t + h_{t-1} W_hh^T) for every t, act = tanh or relu.  Returns (hs, h_last)."""
+    """h_t = act(xp_t + h_{t-1} W_hh^T) for every t, act = tanh or relu.  Returns (hs, h_last (1, B, H))."""
 
     fresh_grads = True
 
@@ -109,7 +115,7 @@ class LSTMSequence(Function):
     """Every LSTM step (gates i, f, g, o stacked in ``xp`` (T, B, 4H) as PyTorch).
 
     pre_t = xp_t + h_{t-1} W_hh^T;  i, f, o = sig(.), g = tanh(.);  c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)
-    Returns (hs, h_last, c_last).
+    Returns (hs, h_last, c_last), the last two (1, B, H).
     """
 
     fresh_grads = True
@@ -138,7 +144,7 @@ class GRUSequence(Function):
     """Every GRU step in PyTorch's form (gates r, z, n; ``xp`` = x W_ih^T + b_ih, (T, B, 3H)).
 
     hp_t = h_{t-1} W_hh^T + b_hh;  r, z = sig(xp + hp);  n = tanh(xp_n + r hp_n);  h_t = (1 - z) n + z h_{t-1}
-    ``b_hh`` may be None (bias=False). Returns (hs, h_last).
+    ``b_hh`` may be None (bias=False). Returns (hs, h_last (1, B, H)).
     """
 
     fresh_grads = True

@@ -61,10 +61,14 @@ def _per_layer_direction(state):
 
 
 def _stack_layer_directions(states):
-    """The per-layer-direction states (B, H) as one (L*D, B, H); for a single one, a view (no copy)."""
-    if len(states) == 1:
-        return states[0].reshape(1, *states[0].shape)
-    return stack(states)
+    """The per-layer-direction final states as one (L*D, B, H).
+
+    A sequence node hands its final state over as (1, B, H), so a single one is h_n as it is and several are
+    concatenated; the one-node-per-step paths end with states (B, H), which are stacked. (All layer-directions
+    of one stack take the same path.)"""
+    if states[0].ndim == 2:
+        return stack(states)
+    return states[0] if len(states) == 1 else cat(states, axis=0)
 
 
 class RNNBase(Module):

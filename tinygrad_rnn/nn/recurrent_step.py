@@ -85,7 +85,8 @@ class CellKind:
         return self.mode != "GRU" or self.reset_after
 
     def fused_sequence(self, xp, state, weights, reverse=False):
-        """(hs (T, B, H), final state tuple) from the projected inputs xp (T, B, gates*H), as one graph node."""
+        """(hs (T, B, H), final state tuple, each (1, B, H)) from the projected inputs xp (T, B, gates*H),
+        as one graph node."""
         w_hh, b_hh = weights[1], weights[3]
         if self.mode == "LSTM":
             hs, h, c = fused_sequences.LSTMSequence.apply(xp, state[0], state[1], w_hh, reverse=reverse)
@@ -117,7 +118,8 @@ def run_time_loop(kind, x, state, weights, fused=True, reverse=False, masks=None
 
     Returns (outputs, final_state): outputs (T, B, H) holds h_t in time order (the reverse
     direction stores each h_t at its own t, so both directions line up), final_state the state
-    after the last step processed. ``masks[t]`` (B, 1) marks rows whose sequence is running at t.
+    after the last step processed: each (B, H), or (1, B, H) from a sequence node (see
+    ``fused_sequences``). ``masks[t]`` (B, 1) marks rows whose sequence is running at t.
     ``fused``: True, "step", "sequence" or False, as documented on ``RNNBase``.
     """
     if uses_sequence_node(kind, fused, x.shape[1], state[0].shape[-1], masks):
