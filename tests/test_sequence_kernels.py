@@ -151,3 +151,26 @@ def test_sequence_kernels_reject_wrong_shapes():
         seq.rnn_sequence_fwd(a["xp"], a["h0"], np.eye(4), False, False, hs)
     with pytest.raises(ValueError, match=r"^add_product: expected w of shape \(K, N\)$"):
         seq.add_product(np.ones((1, 3)), np.ones((2, 3)), np.zeros((1, 3)))
+
+
+@LOOPS
+def test_sequence_loops_check_every_array_their_steps_read(loops):
+    """Both loops call the step kernels unchecked, so their own checks must cover every array a step reads."""
+    T, B, H = 3, 2, 4
+    gates, per_step, state = np.zeros((T, B, 4 * H)), np.zeros((T, B, H)), np.zeros((B, H))
+    with pytest.raises(ValueError, match=r"^lstm_sequence_bwd: expected (c0, dh_last and )?dc_last of shape"):
+        loops.lstm_sequence_bwd(gates, per_step, per_step.copy(), state, np.zeros((4 * H, H)), per_step.copy(),
+                                state.copy(), np.zeros((1, H)), False, np.empty_like(gates), np.empty((B, H)),
+                                np.empty((B, H)))
+    gru_gates = np.zeros((T, B, 3 * H))
+    with pytest.raises(ValueError, match=r"^gru_sequence_bwd: expected (h0, )?dh_last (and dh0_out )?of shape"):
+        loops.gru_sequence_bwd(gru_gates, gru_gates.copy(), per_step, state, np.zeros((3 * H, H)), per_step.copy(),
+                               np.zeros((B, 1)), False, np.empty_like(gru_gates), np.empty_like(gru_gates),
+                               np.empty((B, H)))
+    with pytest.raises(ValueError, match=r"^lstm_sequence_fwd: expected .*cs_out.* of shape"):
+        loops.lstm_sequence_fwd(np.zeros((T, B, 4 * H)), state, state.copy(), np.zeros((H, 4 * H)), False,
+                                np.empty((T, B, 4 * H)), np.empty((T, B, H - 1)), np.empty((T, B, H)),
+                                np.empty((T, B, H)))
+    with pytest.raises(ValueError, match=r"^rnn_sequence_bwd: expected dh_last( and dh0_out)? of shape"):
+        loops.rnn_sequence_bwd(per_step, np.zeros((H, H)), per_step.copy(), np.zeros((B + 1, H)), False, False,
+                               np.empty((T, B, H)), np.empty((B, H)))

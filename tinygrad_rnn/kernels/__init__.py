@@ -9,7 +9,8 @@ module                 kernels
 =====================  =================================================================
 ``scalar_math``        sigmoid, tanh of one scalar, from an exp that vectorises
 ``activations``        tanh, sigmoid, relu, leaky_relu, elu (``*_fwd``, ``*_bwd``)
-``cells``              rnn_tanh, rnn_relu, lstm, gru, gru_rb_gates, gru_rb_out
+``cells``              rnn_tanh, rnn_relu, lstm, gru, gru_rb_gates, gru_rb_out; the first four also
+                       ``*_unchecked``, for time loops that check every shape first
 ``sequences``          rnn_sequence, lstm_sequence, gru_sequence: all steps of a layer in one call
 ``cross_entropy``      cross_entropy (``*_fwd``, ``*_bwd``)
 ``optim_updates``      adagrad_update, clip_values: an optimizer step, a gradient clip, in one pass
@@ -40,6 +41,10 @@ _HOME = {
     "rnn_relu_fwd": "cells", "rnn_relu_bwd": "cells",
     "lstm_fwd": "cells", "lstm_bwd": "cells",
     "gru_fwd": "cells", "gru_bwd": "cells",
+    "rnn_tanh_fwd_unchecked": "cells", "rnn_tanh_bwd_unchecked": "cells",
+    "rnn_relu_fwd_unchecked": "cells", "rnn_relu_bwd_unchecked": "cells",
+    "lstm_fwd_unchecked": "cells", "lstm_bwd_unchecked": "cells",
+    "gru_fwd_unchecked": "cells", "gru_bwd_unchecked": "cells",
     "gru_rb_gates_fwd": "cells", "gru_rb_out_fwd": "cells",
     "gru_rb_out_bwd": "cells", "gru_rb_gates_bwd": "cells",
     "add_product": "sequences",

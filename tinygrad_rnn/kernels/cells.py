@@ -7,6 +7,12 @@ r, z, n for the GRU. All arrays are 2-D, of one float dtype (float32 or float64)
 preallocated by the caller and every kernel returns ``None``. Shapes are checked and a mismatch
 raises ``ValueError`` naming the argument.
 
+The kernels that the whole-sequence loops (:mod:`.sequences`) call each have an ``*_unchecked`` twin,
+the same math without the shape checks: a loop checks every shape once before its first step, and
+each check compiled into it costs numba time on the first call (without their inner checks, the
+LSTM's two sequence kernels compile in 6.8 instead of 7.6 s of CPU time, float64). An unchecked
+kernel given a wrong shape reads and writes out of bounds, so everything else calls the checked one.
+
 Give every output its own array, never an input: the compiler vectorises these loops behind a
 run-time check that the arrays do not overlap, and an in-place call fails that check and runs the
 scalar loop, 4-5x slower (results are the same either way).
@@ -60,6 +66,15 @@ def rnn_tanh_fwd(pre, h_out):
     B, H = pre.shape
     if h_out.shape != (B, H):
         raise ValueError("rnn_tanh_fwd: expected h_out of shape (B, H)")
+    rnn_tanh_fwd_unchecked(pre, h_out)
+
+
+@inline_kernel
+def rnn_tanh_fwd_unchecked(pre, h_out):
+    """:func:`rnn_tanh_fwd` without its shape checks, for time loops that checked every shape first.
+
+    Given a wrong shape it reads and writes out of bounds."""
+    B, H = pre.shape
     for b in range(B):
         for j in range(H):
             h_out[b, j] = tanh(pre[b, j])
@@ -77,6 +92,15 @@ def rnn_tanh_bwd(h, dh, dpre_out):
         raise ValueError("rnn_tanh_bwd: expected dh of shape (B, H)")
     if dpre_out.shape != (B, H):
         raise ValueError("rnn_tanh_bwd: expected dpre_out of shape (B, H)")
+    rnn_tanh_bwd_unchecked(h, dh, dpre_out)
+
+
+@inline_kernel
+def rnn_tanh_bwd_unchecked(h, dh, dpre_out):
+    """:func:`rnn_tanh_bwd` without its shape checks, for time loops that checked every shape first.
+
+    Given a wrong shape it reads and writes out of bounds."""
+    B, H = h.shape
     one = h.dtype.type(1.0)   # float32 stays float32 (a bare 1.0 is float64 to numba)
     for b in range(B):
         for j in range(H):
@@ -93,6 +117,15 @@ def rnn_relu_fwd(pre, h_out):
     B, H = pre.shape
     if h_out.shape != (B, H):
         raise ValueError("rnn_relu_fwd: expected h_out of shape (B, H)")
+    rnn_relu_fwd_unchecked(pre, h_out)
+
+
+@inline_kernel
+def rnn_relu_fwd_unchecked(pre, h_out):
+    """:func:`rnn_relu_fwd` without its shape checks, for time loops that checked every shape first.
+
+    Given a wrong shape it reads and writes out of bounds."""
+    B, H = pre.shape
     for b in range(B):
         for j in range(H):
             v = pre[b, j]
@@ -111,6 +144,15 @@ def rnn_relu_bwd(h, dh, dpre_out):
         raise ValueError("rnn_relu_bwd: expected dh of shape (B, H)")
     if dpre_out.shape != (B, H):
         raise ValueError("rnn_relu_bwd: expected dpre_out of shape (B, H)")
+    rnn_relu_bwd_unchecked(h, dh, dpre_out)
+
+
+@inline_kernel
+def rnn_relu_bwd_unchecked(h, dh, dpre_out):
+    """:func:`rnn_relu_bwd` without its shape checks, for time loops that checked every shape first.
+
+    Given a wrong shape it reads and writes out of bounds."""
+    B, H = h.shape
     for b in range(B):
         for j in range(H):
             dpre_out[b, j] = dh[b, j] if h[b, j] > 0 else 0.0
@@ -140,6 +182,15 @@ def lstm_fwd(pre, c_prev, gates_out, c_out, h_out, tanh_c_out):
         raise ValueError("lstm_fwd: expected h_out of shape (B, H)")
     if tanh_c_out.shape != (B, H):
         raise ValueError("lstm_fwd: expected tanh_c_out of shape (B, H)")
+    lstm_fwd_unchecked(pre, c_prev, gates_out, c_out, h_out, tanh_c_out)
+
+
+@inline_kernel
+def lstm_fwd_unchecked(pre, c_prev, gates_out, c_out, h_out, tanh_c_out):
+    """:func:`lstm_fwd` without its shape checks, for time loops that checked every shape first.
+
+    Given a wrong shape it reads and writes out of bounds."""
+    B, H = c_prev.shape
     for b in range(B):
         # Each gate block is a slice of its own, and each loop runs from 0 over one block: a loop over
         # range(2H, 3H) indexing the whole row vectorised poorly (the float32 activations took 1.6x as long).
@@ -193,6 +244,15 @@ def lstm_bwd(gates, c_prev, tanh_c, dh, dc, dpre_out, dc_prev_out):
         raise ValueError("lstm_bwd: expected dpre_out of shape (B, 4H)")
     if dc_prev_out.shape != (B, H):
         raise ValueError("lstm_bwd: expected dc_prev_out of shape (B, H)")
+    lstm_bwd_unchecked(gates, c_prev, tanh_c, dh, dc, dpre_out, dc_prev_out)
+
+
+@inline_kernel
+def lstm_bwd_unchecked(gates, c_prev, tanh_c, dh, dc, dpre_out, dc_prev_out):
+    """:func:`lstm_bwd` without its shape checks, for time loops that checked every shape first.
+
+    Given a wrong shape it reads and writes out of bounds."""
+    B, H = c_prev.shape
     one = gates.dtype.type(1.0)   # float32 stays float32 (a bare 1.0 is float64 to numba)
     for b in range(B):
         # Row views, each gate block a slice of its own, and short loops from 0 over few arrays, so that each
@@ -241,6 +301,15 @@ def gru_fwd(xp, hp, h_prev, gates_out, h_out):
         raise ValueError("gru_fwd: expected gates_out of shape (B, 3H)")
     if h_out.shape != (B, H):
         raise ValueError("gru_fwd: expected h_out of shape (B, H)")
+    gru_fwd_unchecked(xp, hp, h_prev, gates_out, h_out)
+
+
+@inline_kernel
+def gru_fwd_unchecked(xp, hp, h_prev, gates_out, h_out):
+    """:func:`gru_fwd` without its shape checks, for time loops that checked every shape first.
+
+    Given a wrong shape it reads and writes out of bounds."""
+    B, H = h_prev.shape
     one = xp.dtype.type(1.0)   # float32 stays float32 (a bare 1.0 is float64 to numba)
     for b in range(B):
         # Few arrays per pass: each loop then vectorises (one loop over all five needs more
@@ -286,6 +355,15 @@ def gru_bwd(gates, hp, h_prev, dh, dxp_out, dhp_out, dh_prev_out):
         raise ValueError("gru_bwd: expected dhp_out of shape (B, 3H)")
     if dh_prev_out.shape != (B, H):
         raise ValueError("gru_bwd: expected dh_prev_out of shape (B, H)")
+    gru_bwd_unchecked(gates, hp, h_prev, dh, dxp_out, dhp_out, dh_prev_out)
+
+
+@inline_kernel
+def gru_bwd_unchecked(gates, hp, h_prev, dh, dxp_out, dhp_out, dh_prev_out):
+    """:func:`gru_bwd` without its shape checks, for time loops that checked every shape first.
+
+    Given a wrong shape it reads and writes out of bounds."""
+    B, H = h_prev.shape
     one = gates.dtype.type(1.0)   # float32 stays float32 (a bare 1.0 is float64 to numba)
     for b in range(B):
         for j in range(H):

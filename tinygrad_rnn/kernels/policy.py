@@ -36,7 +36,9 @@ Python function it was written as; the test suite runs that way too.
 Kernels check the shapes of their arguments and raise ``ValueError`` naming the argument, because
 numba does not check bounds. The messages are constant strings: numba compiles a constant message
 in no time, while building one from the actual shapes made each kernel compile about ten times
-slower. The autograd layer checks user input, with the numbers, before a kernel is reached.
+slower. The autograd layer checks user input, with the numbers, before a kernel is reached. The
+one exception are the step kernels' ``*_unchecked`` twins in :mod:`.cells`, which only the time
+loops call, after checking every shape once (each compiled check costs compile time).
 
 >>> sorted(FASTMATH)
 ['arcp', 'contract', 'nsz']

@@ -3,10 +3,11 @@
 When a step's work is tiny (min-char-rnn: batch 1, hidden 100), the arithmetic of a step takes a few
 microseconds and the Python around it (a graph node, a BLAS call, a kernel call, each way) takes
 ten times that. These kernels run every step of one layer in one direction, forward or backward,
-inside one compiled loop; the step math is the one-step kernels of :mod:`.cells` (inlined, see
-``policy.inline_kernel``), and the recurrent products are plain loops (``add_product``), which at
-these sizes cost what a BLAS call does. For larger steps BLAS wins, and the same loops run in Python
-around BLAS calls (``tinygrad_rnn.nn.blas_time_loops``).
+inside one compiled loop; the step math is the one-step kernels of :mod:`.cells` (their unchecked
+forms, inlined, see ``policy.inline_kernel``; each loop checks every shape before its first step),
+and the recurrent products are plain loops (``add_product``), which at these sizes cost what a BLAS
+call does. For larger steps BLAS wins, and the same loops run in Python around BLAS calls
+(``tinygrad_rnn.nn.blas_time_loops``).
 
 The gate kernels run out of place (see :mod:`.cells`), hence the scratch ``pre`` and the alternating d c.
 
@@ -36,8 +37,9 @@ array([0.7616, 0.642 , 0.5663])
 
 import numpy as np
 
-from tinygrad_rnn.kernels.cells import (gru_bwd, gru_fwd, lstm_bwd, lstm_fwd, rnn_relu_bwd, rnn_relu_fwd,
-                                        rnn_tanh_bwd, rnn_tanh_fwd)
+from tinygrad_rnn.kernels.cells import (gru_bwd_unchecked, gru_fwd_unchecked, lstm_bwd_unchecked, lstm_fwd_unchecked,
+                                        rnn_relu_bwd_unchecked, rnn_relu_fwd_unchecked, rnn_tanh_bwd_unchecked,
+                                        rnn_tanh_fwd_unchecked)
 from tinygrad_rnn.kernels.policy import inline_kernel, kernel
 
 # --- the recurrent products as loops -----------------------------------------------------------
@@ -59,6 +61,14 @@ def add_product(a, w, out):
         raise ValueError("add_product: expected w of shape (K, N)")
     if out.shape != (B, N):
         raise ValueError("add_product: expected out of shape (B, N)")
+    add_product_unchecked(a, w, out)
+
+
+@inline_kernel
+def add_product_unchecked(a, w, out):
+    """:func:`add_product` without its shape checks, for the time loops, which check every shape first."""
+    B, K = a.shape
+    N = out.shape[1]
     K4 = K - K % 4
     for b in range(B):
         out_b = out[b]
@@ -127,11 +137,11 @@ def rnn_sequence_fwd(xp, h0, w_hh_t, reverse, relu, hs_out):
     for s in range(T):
         t = _step_at(s, T, reverse)
         _copy(xp[t], pre)
-        add_product(h_prev, w_hh_t, pre)
+        add_product_unchecked(h_prev, w_hh_t, pre)
         if relu:
-            rnn_relu_fwd(pre, hs_out[t])
+            rnn_relu_fwd_unchecked(pre, hs_out[t])
         else:
-            rnn_tanh_fwd(pre, hs_out[t])
+            rnn_tanh_fwd_unchecked(pre, hs_out[t])
         h_prev = hs_out[t]
 
 
@@ -158,11 +168,11 @@ def rnn_sequence_bwd(hs, w_hh, dhs, dh_last, reverse, relu, dxp_out, dh0_out):
         _add(dhs[t], dh)
         dpre = dxp_out[t]
         if relu:
-            rnn_relu_bwd(hs[t], dh, dpre)
+            rnn_relu_bwd_unchecked(hs[t], dh, dpre)
         else:
-            rnn_tanh_bwd(hs[t], dh, dpre)
+            rnn_tanh_bwd_unchecked(hs[t], dh, dpre)
         _zero(dh)
-        add_product(dpre, w_hh, dh)
+        add_product_unchecked(dpre, w_hh, dh)
 
 
 # --- LSTM ----------------------------------------------------------------------------------------
@@ -187,8 +197,8 @@ def lstm_sequence_fwd(xp, h0, c0, w_hh_t, reverse, gates_out, cs_out, tanh_cs_ou
     for s in range(T):
         t = _step_at(s, T, reverse)
         _copy(xp[t], pre)
-        add_product(h_prev, w_hh_t, pre)
-        lstm_fwd(pre, c_prev, gates_out[t], cs_out[t], hs_out[t], tanh_cs_out[t])
+        add_product_unchecked(h_prev, w_hh_t, pre)
+        lstm_fwd_unchecked(pre, c_prev, gates_out[t], cs_out[t], hs_out[t], tanh_cs_out[t])
         h_prev, c_prev = hs_out[t], cs_out[t]
 
 
@@ -206,6 +216,8 @@ def lstm_sequence_bwd(gates, cs, tanh_cs, c0, w_hh, dhs, dh_last, dc_last, rever
         raise ValueError("lstm_sequence_bwd: expected cs, tanh_cs and dhs of shape (T, B, H)")
     if w_hh.shape != (4 * H, H):
         raise ValueError("lstm_sequence_bwd: expected w_hh of shape (4H, H)")
+    if c0.shape != (B, H) or dh_last.shape != (B, H) or dc_last.shape != (B, H):
+        raise ValueError("lstm_sequence_bwd: expected c0, dh_last and dc_last of shape (B, H)")
     if dc0_out.shape != (B, H) or dh0_out.shape != (B, H):
         raise ValueError("lstm_sequence_bwd: expected dh0_out and dc0_out of shape (B, H)")
     dh = dh0_out                                   # the running d h_t; ends as d h0
@@ -217,9 +229,9 @@ def lstm_sequence_bwd(gates, cs, tanh_cs, c0, w_hh, dhs, dh_last, dc_last, rever
         c_prev = c0 if s == 0 else cs[_step_at(s - 1, T, reverse)]
         _add(dhs[t], dh)
         dpre = dxp_out[t]
-        lstm_bwd(gates[t], c_prev, tanh_cs[t], dh, dc, dpre, dc_prev)
+        lstm_bwd_unchecked(gates[t], c_prev, tanh_cs[t], dh, dc, dpre, dc_prev)
         _zero(dh)
-        add_product(dpre, w_hh, dh)
+        add_product_unchecked(dpre, w_hh, dh)
         dc, dc_prev = dc_prev, dc
     _copy(dc, dc0_out)
 
@@ -248,8 +260,8 @@ def gru_sequence_fwd(xp, h0, w_hh_t, b_hh, reverse, gates_out, hps_out, hs_out):
         for b in range(B):
             for j in range(3 * H):
                 hp[b, j] = b_hh[j]
-        add_product(h_prev, w_hh_t, hp)
-        gru_fwd(xp[t], hp, h_prev, gates_out[t], hs_out[t])
+        add_product_unchecked(h_prev, w_hh_t, hp)
+        gru_fwd_unchecked(xp[t], hp, h_prev, gates_out[t], hs_out[t])
         h_prev = hs_out[t]
 
 
@@ -268,8 +280,8 @@ def gru_sequence_bwd(gates, hps, hs, h0, w_hh, dhs, dh_last, reverse, dxp_out, d
         raise ValueError("gru_sequence_bwd: expected dhs of shape (T, B, H)")
     if w_hh.shape != (3 * H, H):
         raise ValueError("gru_sequence_bwd: expected w_hh of shape (3H, H)")
-    if dh0_out.shape != (B, H):
-        raise ValueError("gru_sequence_bwd: expected dh0_out of shape (B, H)")
+    if h0.shape != (B, H) or dh_last.shape != (B, H) or dh0_out.shape != (B, H):
+        raise ValueError("gru_sequence_bwd: expected h0, dh_last and dh0_out of shape (B, H)")
     dh = dh0_out                                   # the running d h_t; ends as d h0
     _copy(dh_last, dh)
     dh_prev = np.empty((B, H), dh.dtype)
@@ -277,6 +289,6 @@ def gru_sequence_bwd(gates, hps, hs, h0, w_hh, dhs, dh_last, reverse, dxp_out, d
         t = _step_at(s, T, reverse)
         h_prev = h0 if s == 0 else hs[_step_at(s - 1, T, reverse)]
         _add(dhs[t], dh)
-        gru_bwd(gates[t], hps[t], h_prev, dh, dxp_out[t], dhps_out[t], dh_prev)
-        add_product(dhps_out[t], w_hh, dh_prev)
+        gru_bwd_unchecked(gates[t], hps[t], h_prev, dh, dxp_out[t], dhps_out[t], dh_prev)
+        add_product_unchecked(dhps_out[t], w_hh, dh_prev)
         _copy(dh_prev, dh)
