@@ -10,7 +10,8 @@ copy, which BLAS multiplies by faster than by the view ``w_hh.T`` (see ``fused_s
 
 The gate kernels run out of place (see :mod:`tinygrad_rnn.kernels.cells`), hence the scratch ``pre``
 and the two alternating d c buffers. Like the compiled loops, each loop checks every array's shape once
-and then calls the gate kernels' unchecked forms, whose first compile is the shorter.
+and then calls the gate kernels' unchecked forms, which compile faster for having no checks of their own.
+The shapes checked here are those :mod:`tinygrad_rnn.kernels.sequences` checks, with the numbers in the message.
 """
 import numpy as np
 
