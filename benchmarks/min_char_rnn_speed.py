@@ -321,7 +321,8 @@ def main():
     p.add_argument("--text", help="a UTF-8 text file (default: shared tinyshakespeare, else the built-in corpus)")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--bare", action="store_true",
-                   help="also time the same arithmetic as direct kernel and BLAS calls (no graph): the design's ceiling")
+                   help="also time the same arithmetic as direct kernel and BLAS calls (no graph): "
+                        "the design's ceiling")
     args = p.parse_args()
 
     text, source = load_text(args.text)

@@ -1,6 +1,7 @@
 """What every demo shares: a command line built from its config dataclass, the output folder, pyplot on Agg.
 
-Imported by each demo before NumPy (see the BLAS note below). A demo declares ``@dataclass class Config`` and a dict ``QUICK`` of the fields ``--quick`` changes, then::
+Imported by each demo before NumPy (see the BLAS note below). A demo declares ``@dataclass class Config``
+and a dict ``QUICK`` of the fields ``--quick`` changes, then::
 
     cfg = parse_config(Config, argv, __doc__, QUICK)    # --hidden-size 64 --no-bidirectional --quick ...
     out = output_dir(cfg.out)                            # created if missing

@@ -124,7 +124,9 @@ def _entry(prefix, name, obj):
                 if isinstance(member, property):
                     doc, label = _own_doc(member.fget), f"`{method_name}` (property)"
                 else:
-                    signature = _plain_signature(member).replace("(self, ", "(").replace("(self)", "()").replace("(cls, ", "(").replace("(cls)", "()")
+                    signature = _plain_signature(member)
+                    for bound, unbound in (("(self, ", "("), ("(self)", "()"), ("(cls, ", "("), ("(cls)", "()")):
+                        signature = signature.replace(bound, unbound)
                     doc, label = _own_doc(member), f"`{method_name}{signature}`"
                 method_summary = _split_doc(doc)[0]
                 lines.append(f"- {label}" + (f": {method_summary}" if method_summary else ""))

@@ -102,7 +102,8 @@ class RNNStep(Function):
         dh_prev = buffers.dot(dpre, self.w_hh) if need_h else None
         if carry is not None and need_h:
             dh_prev += carry
-        return (dpre if need_xp else None), dh_prev, (_recurrent_weight_grad(self, dpre, self.h_prev) if need_w else None)
+        dw_hh = _recurrent_weight_grad(self, dpre, self.h_prev) if need_w else None
+        return (dpre if need_xp else None), dh_prev, dw_hh
 
 
 class LSTMStep(Function):

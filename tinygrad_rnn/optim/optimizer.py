@@ -146,7 +146,8 @@ class Optimizer:
         """Restore state saved by ``state_dict()`` (integer keys may come back as strings from JSON)."""
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
-            raise ValueError(f"{name}: expected a dict with 'state' and 'param_groups', got {type(state_dict).__name__}")
+            raise ValueError(f"{name}: expected a dict with 'state' and 'param_groups', "
+                             f"got {type(state_dict).__name__}")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
