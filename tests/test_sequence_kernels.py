@@ -103,6 +103,19 @@ def test_sequence_loops_match_reference(loops, kind, dtype, T, B, H, reverse):
         close(got, want, dtype, f"{kind} backward output {k}")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_add_product_adds_the_matrix_product_for_every_remainder_of_its_blocks(dtype):
+    """The product runs over blocks of four rows of a and of w: batches and inner sizes that leave
+    0-3 rows over, and an output that already holds values (the product is added to it)."""
+    rng = np.random.default_rng(5)
+    for B in range(1, 10):
+        for K in (1, 2, 3, 4, 5, 7, 8, 13):
+            a, w, out = randn(rng, (B, K), dtype), randn(rng, (K, 11), dtype), randn(rng, (B, 11), dtype)
+            want = out.astype(np.float64) + a.astype(np.float64) @ w.astype(np.float64)
+            seq.add_product(a, w, out)
+            close(out, want.astype(dtype), dtype, f"add_product B={B} K={K}")
+
+
 @pytest.mark.parametrize("kind", GATES)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_blas_loops_equal_compiled_loops(kind, dtype):
