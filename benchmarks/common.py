@@ -129,33 +129,17 @@ def machine_header(threads):
     if core:
         lines[-1] += f"  (OpenBLAS kernels: {core})"
     lines.append("cpu: " + cpu_description())
+    from tinygrad_rnn.kernels.machine import kernel_vector_bits, kernels_wider_than_blas
+    lines[-1] += f"  (numba kernels: {kernel_vector_bits()}-bit vectors"
+    lines[-1] += ", wider than the BLAS's)" if kernels_wider_than_blas() else ")"
     return lines
 
 
 def openblas_core():
-    """The core type whose kernels the loaded OpenBLAS runs (e.g. 'Haswell', 'SkylakeX'), or None.
-
-    OpenBLAS built for many CPUs picks its kernels at load time; ``OPENBLAS_CORETYPE`` overrides the
-    choice. Read through ctypes from the library NumPy has loaded (Linux only; None elsewhere)."""
-    import ctypes
-
-    import numpy  # noqa: F401  (loads its BLAS)
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("scipy_openblas_get_corename64_", "openblas_get_corename64_", "openblas_get_corename"):
-            getter = getattr(library, name, None)
-            if getter is not None:
-                getter.restype = ctypes.c_char_p
-                return getter().decode()
-    return None
+    """The core type whose kernels the loaded OpenBLAS runs (e.g. 'Haswell', 'SkylakeX'), or None: the
+    package's own reading (``tinygrad_rnn.kernels.machine``), which also decides how far its compiled loops reach."""
+    from tinygrad_rnn.kernels.machine import openblas_core as core
+    return core()
 
 
 def cpu_description():

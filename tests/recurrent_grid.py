@@ -31,5 +31,5 @@ def fused_option(path, monkeypatch):
     if path != "sequence-blas":
         return path
     from tinygrad_rnn.nn import fused_sequences
-    monkeypatch.setattr(fused_sequences, "COMPILED_LOOP_MAX_WORK", -1)
+    monkeypatch.setattr(fused_sequences, "compiled_loop_max_work", lambda: -1)
     return "sequence"

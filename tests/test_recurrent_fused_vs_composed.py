@@ -186,9 +186,21 @@ def test_fused_true_runs_one_node_per_layer_direction_up_to_a_step_size():
 def test_sequence_node_compiles_its_loop_only_for_small_steps():
     from tinygrad_rnn import kernels
     from tinygrad_rnn.nn import blas_time_loops
-    from tinygrad_rnn.nn.fused_sequences import COMPILED_LOOP_MAX_WORK, LSTMSequence
-    small, large = 8, 200                                  # batch 2: 2*4*8*8 is small, 2*4*200*200 is not
-    assert 2 * 4 * small * small <= COMPILED_LOOP_MAX_WORK < 2 * 4 * large * large
+    from tinygrad_rnn.nn.fused_sequences import LSTMSequence, compiled_loop_max_work
+    small, large = 8, 300                               # batch 16: 16*4*8*8 is small, 16*4*300*300 is not
+    assert 16 * 4 * small * small <= compiled_loop_max_work() < 16 * 4 * large * large
     for hidden, loops in ((small, kernels), (large, blas_time_loops)):
-        node = tg.nn.LSTM(I, hidden, dtype=np.float64)(Tensor(np.zeros((3, 2, I)), requires_grad=True))[0].grad_fn
+        node = tg.nn.LSTM(I, hidden, dtype=np.float64)(Tensor(np.zeros((3, 16, I)), requires_grad=True))[0].grad_fn
         assert isinstance(node, LSTMSequence) and node.loops is loops
+
+
+@pytest.mark.parametrize("wider", [False, True], ids=["same-width", "wider-kernels"])
+def test_compiled_loop_limit_is_raised_only_where_the_kernels_have_the_wider_vectors(monkeypatch, wider):
+    from tinygrad_rnn.kernels import machine
+    from tinygrad_rnn.nn import fused_sequences as fs
+    monkeypatch.setattr(machine, "kernels_wider_than_blas", lambda: wider)
+    want = fs.COMPILED_LOOP_MAX_WORK_WIDER_VECTORS if wider else fs.COMPILED_LOOP_MAX_WORK
+    assert fs.compiled_loop_max_work() == want
+    batch_32_lstm_128 = fs.step_work(32, 4 * 128, 128)    # benchmarks/rnn_speed.py's "small" step: 2.1 M
+    assert fs.compiled_loop_pays(32, np.zeros((4 * 128, 128))) == (wider and tg.kernels.jit_enabled())
+    assert fs.COMPILED_LOOP_MAX_WORK < batch_32_lstm_128 <= fs.COMPILED_LOOP_MAX_WORK_WIDER_VECTORS

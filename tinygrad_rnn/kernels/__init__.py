@@ -16,6 +16,8 @@ module                 kernels
 ``optim_updates``      adagrad_update, clip_values: an optimizer step, a gradient clip, in one pass
 =====================  =================================================================
 
+``machine`` holds no kernels: it reads how wide the kernels' vectors are and those of NumPy's BLAS.
+
 Importing this package is free: numba (about half a second to import) is loaded only when a
 kernel is first looked up. Write ``from tinygrad_rnn import kernels`` at the top of a module and
 ``kernels.lstm_fwd(...)`` where it runs; the first such attribute access imports the submodule

@@ -85,7 +85,7 @@ class RNNBase(Module):
         unrolled graph;
       * ``"sequence"``: one node per layer and direction, whose forward and backward each run the whole
         time loop: compiled, recurrent products included, for small steps (batch * gates*H * H up to
-        ``fused_sequences.COMPILED_LOOP_MAX_WORK``, e.g. min-char-rnn's batch 1, hidden 100), else in
+        ``fused_sequences.compiled_loop_max_work()``, e.g. min-char-rnn's batch 1, hidden 100), else in
         Python around one BLAS call per step. Not with ``lengths`` or for the reset-before GRU, which
         run one node per step;
       * ``True`` (default): ``"sequence"`` up to ``recurrent_step.SEQUENCE_NODE_MAX_WORK`` multiply-adds
