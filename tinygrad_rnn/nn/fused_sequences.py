@@ -26,16 +26,17 @@ T = 25, all three cells, float32 and float64, 1 thread: the compiled loop took 0
 loop's time up to 65,536 multiply-adds, 0.65-1.0x up to 262,144, and 1.04-1.25x above."""
 
 COMPILED_LOOP_MAX_WORK_WIDER_VECTORS = 4194304
-"""The same limit where the kernels' vectors are wider than the BLAS's (``kernels.machine``): numba's code
-on 512-bit registers against OpenBLAS's 256-bit Haswell kernels on a Zen 5 with AVX-512. Training steps
-(T 64, input 64, float32 unless said), the two loops in turns in one process, medians: at 1 thread the
-compiled loop took 0.77-0.91x the BLAS loop's time for the LSTM at batch 32 and hidden 128 (2.1 M; five
-runs), 0.76x for the GRU, 0.73x for the float64 LSTM, 0.86x at batch 64 (4.2 M), 0.75x at batch 16 and
-hidden 256 (4.2 M), 0.83x at batch 32 and hidden 256 (8.4 M); at 2 threads 0.83-1.05x for the LSTM at
-2.1 M, 0.87-0.90x for the GRU and the float64 RNN, 1.08x for the float64 LSTM, 0.89x at batch 64, 1.03x at
-batch 16 and hidden 256, 0.98x at 8.4 M, and 1.19x for an LSTM of batch 64 and hidden 256 (16.8 M; T 100,
-input 128). On the same machine with the kernels built for AVX2, or against OpenBLAS's own AVX-512 kernels,
-the compiled loop lost at 2 threads from 2.1 M up (1.05-1.29x), so there the limit above stays."""
+"""The same limit where the kernels' vectors are wider than the BLAS's (``kernels.machine``): numba's code on
+512-bit registers against OpenBLAS's 256-bit Haswell kernels on a Zen 5 with AVX-512. Training steps (T 64,
+input 64, float32 unless said), the two loops in turns in one process, medians: at 1 thread the compiled
+loop took 0.77-0.91x the BLAS loop's time for the LSTM at batch 32 and hidden 128 (2.1 M; five runs), 0.76x
+for the GRU, 0.73x for the float64 LSTM, 0.86x at batch 64 (4.2 M), 0.75x at batch 16 and hidden 256 (4.2
+M), 0.83x at batch 32 and hidden 256 (8.4 M); at 2 threads 0.83-1.05x for the LSTM at 2.1 M, 0.87-0.90x for
+the GRU and the float64 RNN (0.78x for the GRU at batch 64), 1.08x for the float64 LSTM, 0.89x at batch 64,
+1.03x at batch 16 and hidden 256, 0.98x at 8.4 M, and 1.19x for an LSTM of batch 64 and hidden 256 (16.8 M;
+T 100, input 128). On the same machine with the kernels built for AVX2 the compiled loop lost at 2 threads
+for the float64 LSTM (1.13x) and at batch 64 (1.29x), and against OpenBLAS's own AVX-512 kernels at 2.1 M
+and at batch 64 (1.05-1.19x), so there the limit above stays."""
 
 
 def step_work(batch, gate_rows, hidden):
