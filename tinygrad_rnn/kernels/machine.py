@@ -45,11 +45,15 @@ def openblas_core_vector_bits(core):
 
 @functools.lru_cache(maxsize=None)
 def kernel_vector_bits():
-    """The vector width numba compiles the kernels for: its target's features, as numba itself reads them."""
-    from numba.core import config
-    from numba.core.codegen import get_host_cpu_features
-    return vector_bits_of_features(config.CPU_FEATURES if config.CPU_FEATURES is not None
-                                   else get_host_cpu_features())
+    """The vector width numba compiles the kernels for: its target's features, as numba itself reads them
+    (None if this numba keeps them elsewhere: these are internals, not numba's public API)."""
+    try:
+        from numba.core import config
+        from numba.core.codegen import get_host_cpu_features
+        features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+    except (ImportError, AttributeError):
+        return None
+    return vector_bits_of_features(features)
 
 
 @functools.lru_cache(maxsize=None)
@@ -80,5 +84,5 @@ def openblas_core():
 
 def kernels_wider_than_blas():
     """Whether the kernels' vectors are known to be wider than those of NumPy's BLAS (False if unknown)."""
-    blas_bits = openblas_core_vector_bits(openblas_core())
-    return blas_bits is not None and kernel_vector_bits() > blas_bits
+    blas_bits, kernel_bits = openblas_core_vector_bits(openblas_core()), kernel_vector_bits()
+    return blas_bits is not None and kernel_bits is not None and kernel_bits > blas_bits
