@@ -138,6 +138,7 @@ def machine_header(threads):
 def openblas_core():
     """The core type whose kernels the loaded OpenBLAS runs (e.g. 'Haswell', 'SkylakeX'), or None: the
     package's own reading (``tinygrad_rnn.kernels.machine``), which also decides how far its compiled loops reach."""
+    # Imported on call, not at the top: importing the package imports NumPy, which must wait for configure_threads.
     from tinygrad_rnn.kernels.machine import openblas_core as core
     return core()
 
