@@ -8,11 +8,18 @@ clipped to [-5, 5], Adagrad with learning rate 0.1. Weights start as N(0, 0.01^2
     python benchmarks/min_char_rnn_speed.py                       # 1 thread, float64, 10 s per contender
     python benchmarks/min_char_rnn_speed.py --dtype float32 --seconds 5
     python benchmarks/min_char_rnn_speed.py --bare                # also our kernels called with no graph
+    python benchmarks/min_char_rnn_speed.py --bare --nodes        # and the graph's nodes without the engine
 
-``--bare`` adds a fourth contender: tinygrad_rnn's own products and kernels for the window called directly,
+``--bare`` adds a contender: tinygrad_rnn's own products and kernels for the window called directly,
 without tensors, graph nodes, modules or optimizer objects. It computes what tinygrad_rnn computes (the same
 losses), so the gap between the two is the framework's Python, and the bare figure is what this design could
 reach with none.
+
+``--nodes`` splits that gap in two. Its contender makes the graph nodes tinygrad_rnn makes for a window and calls
+their ``forward`` and ``backward`` in the order the engine would, on plain arrays, then clips and steps with the
+same optimizer objects: no module code, no ``Tensor``, no ``Function.apply``, no backward walk. Its speed is the
+most that recording a window's graph once and replaying it could give; what remains between it and ``--bare``
+is the nodes' own bodies and the optimizer's.
 
 Each contender trains from the same start on the same windows for ``--seconds`` in all after a
 short warm-up, the contenders taking ``--turns`` turns each so that all of them meet the machine's
@@ -178,6 +185,50 @@ class Ours:
         return loss.item()
 
 
+# ---------------------------------------------------------------- the graph's nodes, walked by hand
+class GraphNodes(Ours):
+    """The graph ``Ours`` builds for a window, its nodes called directly: the input projection (``Linear`` with
+    both biases), the sequence node, the head's ``Linear`` and the cross-entropy, each ``forward`` then each
+    ``backward`` in the engine's order, on arrays; the gradients handed to the same ``clip_grad_value_`` and
+    ``Adagrad`` as ``Ours``. The reshape between the layer and the head is a view here, as it is in the
+    reshape node's forward and backward."""
+
+    name = "graph nodes, no engine"
+
+    def __init__(self, vocab, dtype):
+        super().__init__(vocab, dtype)
+        from tinygrad_rnn.autograd.ops.matmul import Linear
+        from tinygrad_rnn.autograd.ops.nn_ops import CrossEntropy
+        from tinygrad_rnn.nn.fused_sequences import RNNSequence
+        self.nodes = Linear, RNNSequence, CrossEntropy
+        self.seed = np.ones((), dtype)                       # d loss / d loss, as backward() starts
+
+    def step(self, inputs, targets, reset):
+        linear, sequence, cross_entropy = self.nodes
+        rnn, head = self.rnn, self.head
+        if reset or self.h is None:
+            self.h = np.zeros((1, HIDDEN), self.dtype)
+        projection, recurrence, output, loss_node = linear(), sequence(), linear(), cross_entropy()
+        projection.needs_input_grad = (False, True, True, True)  # the one-hot input needs no gradient
+        recurrence.needs_input_grad = (True, False, True)         # nor the carried (detached) state
+        output.needs_input_grad = (True, True, True)
+        loss_node.needs_input_grad = (True,)
+        xp = projection.forward(self.eye[inputs][:, None, :], rnn.weight_ih_l0.data, rnn.bias_ih_l0.data,
+                                rnn.bias_hh_l0.data)
+        hs, h_n = recurrence.forward(xp, self.h, rnn.weight_hh_l0.data)
+        logits = output.forward(hs.reshape(SEQ, HIDDEN), head.weight.data, head.bias.data)
+        loss = loss_node.forward(logits, targets=targets, reduction="sum")
+        d_hs, d_w_hy, d_b_y = output.backward(loss_node.backward(self.seed))
+        d_xp, _, d_w_hh = recurrence.backward(d_hs.reshape(SEQ, 1, HIDDEN), None)
+        _, d_w_ih, d_b_ih, d_b_hh = projection.backward(d_xp)
+        for param, grad in zip(self.params, (d_w_ih, d_w_hh, d_b_ih, d_b_hh, d_w_hy, d_b_y)):
+            param.grad = grad
+        self.clip_grad_value_(self.params, CLIP)
+        self.opt.step()
+        self.h = h_n.reshape(1, HIDDEN)
+        return float(loss)
+
+
 # ---------------------------------------------------------------- the same arithmetic without the framework
 class BareKernels:
     """tinygrad_rnn's arithmetic for one window, called directly: the same BLAS products and numba kernels in
@@ -323,6 +374,9 @@ def main():
     p.add_argument("--bare", action="store_true",
                    help="also time the same arithmetic as direct kernel and BLAS calls (no graph): "
                         "the design's ceiling")
+    p.add_argument("--nodes", action="store_true",
+                   help="also time tinygrad_rnn's graph nodes called by hand, with no engine, module or Tensor: "
+                        "the most a replayed graph could give")
     args = p.parse_args()
 
     text, source = load_text(args.text)
@@ -333,6 +387,8 @@ def main():
     print(f"text: {source} ({len(text):,} chars, vocabulary {vocab}); hidden {HIDDEN}, seq {SEQ}, "
           f"{args.dtype}, {args.seconds:g} s each in {args.turns} turns")
     contenders = [PlainNumpy(vocab, dtype), Ours(vocab, dtype)]
+    if args.nodes:
+        contenders.append(GraphNodes(vocab, dtype))
     if args.bare:
         contenders.append(BareKernels(vocab, dtype))
     if torch is not None:

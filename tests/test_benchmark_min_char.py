@@ -1,7 +1,8 @@
 """benchmarks/min_char_rnn_speed.py's contenders train the model they claim to.
 
 ``--bare`` reports the framework's cost as the gap between tinygrad_rnn and the same arithmetic called
-directly; that reading holds only if the two compute the same thing, window after window.
+directly, and ``--nodes`` splits it at the graph's nodes called by hand; those readings hold only if the
+contenders compute the same thing, window after window.
 """
 import itertools
 
@@ -15,6 +16,26 @@ from tinygrad_rnn import kernels
 @pytest.fixture
 def bench(monkeypatch):
     return load_benchmark("min_char_rnn_speed", monkeypatch)
+
+
+def _walk(bench, text, windows=100):
+    """(vocabulary size, the first ``windows`` windows of ``text``, which restart the walk at least twice)."""
+    chars = sorted(set(text))
+    ids = np.array([chars.index(c) for c in text], dtype=np.int64)
+    walk = list(itertools.islice(bench.windows(ids), windows))
+    assert sum(reset for _, _, reset in walk) >= 2
+    return len(chars), walk
+
+
+def test_graph_nodes_called_by_hand_train_exactly_what_the_engine_trains(bench):
+    vocab, walk = _walk(bench, "to be or not to be, that is the question. " * 40)
+    ours, nodes = bench.Ours(vocab, np.float64), bench.GraphNodes(vocab, np.float64)
+    for inputs, targets, reset in walk:
+        assert nodes.step(inputs, targets, reset) == ours.step(inputs, targets, reset)  # the same code, bit for bit
+    for ours_param, nodes_param in zip(ours.params, nodes.params):
+        np.testing.assert_array_equal(nodes_param.data, ours_param.data)
+    first = bench.initial_weights(vocab, np.float64)["w_hh"]
+    assert not np.allclose(nodes.params[1].data, first)           # both really trained
 
 
 @pytest.mark.skipif(not kernels.jit_enabled(), reason="without numba the layer runs its BLAS time loop, "
