@@ -41,15 +41,11 @@ def test_graph_nodes_called_by_hand_train_exactly_what_the_engine_trains(bench):
 @pytest.mark.skipif(not kernels.jit_enabled(), reason="without numba the layer runs its BLAS time loop, "
                     "not the compiled one the bare contender calls")
 def test_bare_kernels_train_exactly_what_the_framework_trains(bench):
-    text = "the cat sat on the mat; the dog sat on the log. " * 40
-    chars = sorted(set(text))
-    ids = np.array([chars.index(c) for c in text], dtype=np.int64)
-    ours, bare = bench.Ours(len(chars), np.float64), bench.BareKernels(len(chars), np.float64)
-    windows = list(itertools.islice(bench.windows(ids), 100))
-    assert sum(reset for _, _, reset in windows) >= 2          # the walk restarts at least once
-    for inputs, targets, reset in windows:
+    vocab, walk = _walk(bench, "the cat sat on the mat; the dog sat on the log. " * 40)
+    ours, bare = bench.Ours(vocab, np.float64), bench.BareKernels(vocab, np.float64)
+    for inputs, targets, reset in walk:
         assert bare.step(inputs, targets, reset) == pytest.approx(ours.step(inputs, targets, reset), rel=1e-12)
     for ours_param, bare_param in zip(ours.params, bare.params):
         np.testing.assert_allclose(ours_param.data, bare_param, rtol=1e-12, atol=1e-15)
-    first = bench.initial_weights(len(chars), np.float64)["w_hh"]
+    first = bench.initial_weights(vocab, np.float64)["w_hh"]
     assert not np.allclose(bare.params[1], first)                # both really trained
