@@ -10,8 +10,8 @@ of the code, and the timed benchmark for speed.
     python benchmarks/instruction_counts.py                 # float64, 100 windows per contender
     python benchmarks/instruction_counts.py --dtype float32 --windows 50
 
-The contenders are those of ``min_char_rnn_speed.py`` (plain NumPy, tinygrad_rnn, and tinygrad_rnn's kernels
-called with no graph), each warmed up first, then counted over the same windows of the same text. The
+The contenders are those of ``min_char_rnn_speed.py`` (plain NumPy, tinygrad_rnn, tinygrad_rnn's graph nodes
+called by hand, and its kernels called with no graph), each warmed up first, then counted over the same windows of the same text. The
 script runs itself again under ``valgrind --tool=callgrind``; counting starts and stops at client requests
 made by a four-line C helper that it compiles on the spot, so it needs valgrind, its headers
 (``valgrind/callgrind.h``) and a C compiler. A run takes one to two minutes; the first may take longer,
@@ -33,7 +33,7 @@ HELPER_SOURCE = """#include <valgrind/callgrind.h>
 void count_start(void) { CALLGRIND_START_INSTRUMENTATION; CALLGRIND_ZERO_STATS; }
 void count_stop(void) { CALLGRIND_DUMP_STATS; CALLGRIND_STOP_INSTRUMENTATION; }
 """
-CONTENDERS = ("PlainNumpy", "Ours", "BareKernels")
+CONTENDERS = ("PlainNumpy", "Ours", "GraphNodes", "BareKernels")
 
 
 def build_helper(directory):
@@ -122,9 +122,10 @@ def main():
     print(f"{args.dtype}, {args.windows} windows each, 1 thread; instructions counted by callgrind")
     print(format_table(["implementation", "instructions per window", "NumPy's count / this"],
                        [[name, f"{count:,.0f}", f"{numpy_count / count:.2f}"] for name, count in per_window.items()]))
-    ours, bare = per_window[names[1]], per_window[names[2]]
+    ours, nodes, bare = (per_window[name] for name in names[1:])
     print(f"framework (tinygrad_rnn minus its kernels called with no graph): {ours - bare:,.0f} per window, "
-          f"{100 * (ours - bare) / ours:.1f}% of tinygrad_rnn's")
+          f"{100 * (ours - bare) / ours:.1f}% of tinygrad_rnn's; of it the graph's machinery (tinygrad_rnn minus "
+          f"its nodes called by hand) {ours - nodes:,.0f}, the nodes' bodies and the optimizer's {nodes - bare:,.0f}")
 
 if __name__ == "__main__":
     main()

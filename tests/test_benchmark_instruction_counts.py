@@ -49,4 +49,4 @@ def test_child_counts_every_contender_in_order(counts, tmp_path):
         warnings.simplefilter("ignore")   # "NumPy was imported first": the thread count is the suite's
         counts.count_in_child(args)
     assert json.loads((tmp_path / "names.json").read_text()) == ["plain NumPy", "tinygrad_rnn",
-                                                                  "kernels, no graph"]
+                                                                  "graph nodes, no engine", "kernels, no graph"]
