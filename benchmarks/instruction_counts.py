@@ -11,10 +11,10 @@ of the code, and the timed benchmark for speed.
     python benchmarks/instruction_counts.py --dtype float32 --windows 50
 
 The contenders are those of ``min_char_rnn_speed.py`` (plain NumPy, tinygrad_rnn, tinygrad_rnn's graph nodes
-called by hand, and its kernels called with no graph), each warmed up first, then counted over the same windows of the same text. The
-script runs itself again under ``valgrind --tool=callgrind``; counting starts and stops at client requests
-made by a four-line C helper that it compiles on the spot, so it needs valgrind, its headers
-(``valgrind/callgrind.h``) and a C compiler. A run takes one to two minutes; the first may take longer,
+called by hand, and its kernels called with no graph), each warmed up first, then counted over the same
+windows of the same text. The script runs itself again under ``valgrind --tool=callgrind``; counting starts
+and stops at client requests made by a four-line C helper that it compiles on the spot, so it needs
+valgrind, its headers (``valgrind/callgrind.h``) and a C compiler. A run takes one to two minutes; the first may take longer,
 since the kernels are compiled again for the processor that valgrind presents.
 """
 import argparse
