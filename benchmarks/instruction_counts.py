@@ -14,8 +14,8 @@ The contenders are those of ``min_char_rnn_speed.py`` (plain NumPy, tinygrad_rnn
 called by hand, and its kernels called with no graph), each warmed up first, then counted over the same
 windows of the same text. The script runs itself again under ``valgrind --tool=callgrind``; counting starts
 and stops at client requests made by a four-line C helper that it compiles on the spot, so it needs
-valgrind, its headers (``valgrind/callgrind.h``) and a C compiler. A run takes one to two minutes; the first may take longer,
-since the kernels are compiled again for the processor that valgrind presents.
+valgrind, its headers (``valgrind/callgrind.h``) and a C compiler. A run takes one to two minutes; the first
+may take longer, since the kernels are compiled again for the processor that valgrind presents.
 """
 import argparse
 import json
