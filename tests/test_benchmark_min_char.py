@@ -20,11 +20,10 @@ def bench(monkeypatch):
 
 def _walk(bench, text, windows=100):
     """(vocabulary size, the first ``windows`` windows of ``text``, which restart the walk at least twice)."""
-    chars = sorted(set(text))
-    ids = np.array([chars.index(c) for c in text], dtype=np.int64)
+    vocab, ids = bench.encode(text)
     walk = list(itertools.islice(bench.windows(ids), windows))
     assert sum(reset for _, _, reset in walk) >= 2
-    return len(chars), walk
+    return vocab, walk
 
 
 def test_graph_nodes_called_by_hand_train_exactly_what_the_engine_trains(bench):
