@@ -28,6 +28,7 @@ class Function:
     retained_outputs = None  # {output index: weakref to the tensor} for retain_grad
     fresh_grads = False      # True if backward returns new arrays that nothing else holds: a leaf may keep
                              # one as its .grad without the copy the engine makes otherwise
+    released = False         # True once backward has run and ``release`` dropped what it kept
 
     def forward(self, *arrays, **kwargs):
         raise NotImplementedError
@@ -39,26 +40,26 @@ class Function:
     def apply(cls, *inputs, **kwargs):
         """Run ``forward`` on the inputs' arrays; record a node if any input requires grad."""
         node = cls()
-        if GradMode.enabled:
-            needs = tuple([t.requires_grad for t in inputs])
-            requires_grad = True in needs
-        else:
-            requires_grad = False
+        arrays, needs = [], []
+        for tensor in inputs:  # one plain loop: each list comprehension costs a function call on Python 3.11
+            arrays.append(tensor.data)
+            needs.append(tensor.requires_grad)
+        requires_grad = GradMode.enabled and True in needs
         if requires_grad:
-            node.needs_input_grad = needs
-        output = node.forward(*[t.data for t in inputs], **kwargs)
+            node.needs_input_grad = tuple(needs)
+        output = node.forward(*arrays, **kwargs)
         if requires_grad:
             node.parents = inputs
         else:
             node = None
+        make = Tensor._make
         if type(output) is tuple:
             if node is not None:
                 node.n_outputs = len(output)
-            return tuple([Tensor._make(array, requires_grad, node, index)
-                          for index, array in enumerate(output)])
+            return tuple([make(array, requires_grad, node, index) for index, array in enumerate(output)])
         if type(output) is not np.ndarray:  # NumPy gives scalars for 0-d results; keep arrays
             output = np.asarray(output)
-        return Tensor._make(output, requires_grad, node, 0)
+        return make(output, requires_grad, node, 0)
 
     def release(self):
         """Drop everything the backward pass kept, so its memory is freed at once."""
