@@ -258,6 +258,21 @@ def test_wrong_gradient_shape_from_a_function_names_it():
         BadShape.apply(x).sum().backward()
 
 
+def test_wrong_gradient_dtype_for_a_later_input_names_that_input():
+    class BadDtype(tg.Function):
+        def forward(self, x, y):
+            return x * y
+
+        def backward(self, g):
+            return g, g.astype(np.float32)
+
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    with pytest.raises(RuntimeError, match=r"BadDtype.backward: gradient for input 1 has shape \(2,\) and dtype "
+                                           r"float32, expected shape \(2,\) and dtype float64"):
+        BadDtype.apply(x, y).sum().backward()
+    assert x.grad is None and y.grad is None       # nothing reached a leaf
+
+
 def test_function_backward_may_return_none_for_inputs_without_grad():
     class Scale(tg.Function):
         def forward(self, x, s):

@@ -18,7 +18,7 @@ def consumer_counts(root_node):
     stack = [root_node]
     while stack:
         node = stack.pop()
-        if getattr(node, "released", False):
+        if node.released:
             raise RuntimeError(
                 f"backward: the graph through {type(node).__name__} was already freed by an earlier "
                 "backward(); call backward(retain_graph=True) the first time to backward twice")
