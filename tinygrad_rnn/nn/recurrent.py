@@ -57,7 +57,8 @@ def _per_layer_direction(state):
     """A state (L*D, B, H) as its L*D slices (B, H); a graph node only if a gradient must flow back into it."""
     if state.requires_grad and is_grad_enabled():
         return Unbind.apply(state)
-    return tuple([Tensor._make(part, False, None, 0) for part in state.data])
+    data = state.data
+    return tuple([Tensor._make(data[index], False, None, 0) for index in range(data.shape[0])])
 
 
 def _stack_layer_directions(states):
@@ -135,48 +136,53 @@ class RNNBase(Module):
 
     # ------------------------------------------------------------------ input checking
     def _check_input(self, x):
-        name = type(self).__name__
+        """(x as (T, B, I), whether it came batched), or a clear error for a wrong type, dtype or shape."""
         if not isinstance(x, Tensor):
-            raise TypeError(f"{name}: expected input to be a Tensor, got {type(x).__name__}")
-        if x.dtype != self.dtype:
-            raise TypeError(f"{name}: expected input of dtype {self.dtype}, got {x.dtype} "
+            raise TypeError(f"{type(self).__name__}: expected input to be a Tensor, got {type(x).__name__}")
+        data = x.data
+        if data.dtype != self.dtype:
+            raise TypeError(f"{type(self).__name__}: expected input of dtype {self.dtype}, got {data.dtype} "
                             "(convert the input, or the module with .to(dtype))")
-        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+        shape = data.shape
+        if len(shape) not in (2, 3) or shape[-1] != self.input_size:
             order = "(B, T, {0})" if self.batch_first else "(T, B, {0})"
             expected = f"{order.format(self.input_size)} or (T, {self.input_size})"
-            raise ValueError(f"{name}: expected input of shape {expected}, got {x.shape}")
-        if x.ndim == 2:
-            x = x.reshape(x.shape[0], 1, self.input_size)
+            raise ValueError(f"{type(self).__name__}: expected input of shape {expected}, got {shape}")
+        batched = len(shape) == 3
+        if not batched:
+            x = x.reshape(shape[0], 1, self.input_size)
         elif self.batch_first:
             x = x.transpose(0, 1)
-        if x.shape[0] == 0:
-            raise ValueError(f"{name}: expected a sequence of at least one step, got an empty one (shape {x.shape})")
-        if x.shape[1] == 0:
-            raise ValueError(f"{name}: expected a batch of at least one sequence, got shape {x.shape}")
-        return x
+        shape = x.data.shape
+        if shape[0] == 0:
+            raise ValueError(f"{type(self).__name__}: expected a sequence of at least one step, got an empty one "
+                             f"(shape {shape})")
+        if shape[1] == 0:
+            raise ValueError(f"{type(self).__name__}: expected a batch of at least one sequence, got shape {shape}")
+        return x, batched
 
     def _initial_state(self, hx, batch, batched):
         """The initial state as a tuple of tensors (L*D, B, H): (h0,) or (h0, c0)."""
-        name = type(self).__name__
         shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
-        labels = ("h0", "c0") if self.kind.state_size == 2 else ("h0",)
+        state_size = self.kind.state_size
         if hx is None:
             zeros = Tensor(np.zeros(shape, self.dtype))
-            return (zeros,) * self.kind.state_size
-        if self.kind.state_size == 2:
+            return (zeros,) * state_size
+        if state_size == 2:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"{name}: expected hx to be a tuple (h0, c0), got {type(hx).__name__}")
+                raise TypeError(f"{type(self).__name__}: expected hx to be a tuple (h0, c0), got {type(hx).__name__}")
         else:
             hx = (hx,)
+        want = shape if batched else (shape[0], shape[2])
         states = []
-        for label, h in zip(labels, hx):
+        for label, h in zip(("h0", "c0"), hx):
             if not isinstance(h, Tensor):
-                raise TypeError(f"{name}: expected {label} to be a Tensor, got {type(h).__name__}")
-            if h.dtype != self.dtype:
-                raise TypeError(f"{name}: expected {label} of dtype {self.dtype}, got {h.dtype}")
-            want = shape if batched else (shape[0], shape[2])
-            if h.shape != want:
-                raise ValueError(f"{name}: expected {label} of shape {want}, got {h.shape}")
+                raise TypeError(f"{type(self).__name__}: expected {label} to be a Tensor, got {type(h).__name__}")
+            data = h.data
+            if data.dtype != self.dtype:
+                raise TypeError(f"{type(self).__name__}: expected {label} of dtype {self.dtype}, got {data.dtype}")
+            if data.shape != want:
+                raise ValueError(f"{type(self).__name__}: expected {label} of shape {want}, got {data.shape}")
             states.append(h if batched else h.reshape(shape))
         return tuple(states)
 
@@ -196,18 +202,17 @@ class RNNBase(Module):
 
     # ------------------------------------------------------------------ forward
     def forward(self, input, hx=None, lengths=None):
-        batched = input.ndim == 3 if isinstance(input, Tensor) else True
-        x = self._check_input(input)
-        steps, batch = x.shape[0], x.shape[1]
+        x, batched = self._check_input(input)
+        steps, batch = x.data.shape[0], x.data.shape[1]
         initial = [_per_layer_direction(s) for s in self._initial_state(hx, batch, batched)]
-        masks = self._masks(lengths, steps, batch)
+        masks = None if lengths is None else self._masks(lengths, steps, batch)
         finals = []
         layer_input = x
         for layer in range(self.num_layers):
             directions = []
             for direction in range(self.num_directions):
                 index = layer * self.num_directions + direction
-                state = tuple(s[index] for s in initial)
+                state = tuple([s[index] for s in initial])
                 outputs, final = run_time_loop(self.kind, layer_input, state, self.layer_weights(layer, direction),
                                                fused=self.fused, reverse=direction == 1, masks=masks)
                 directions.append(outputs)
@@ -218,10 +223,10 @@ class RNNBase(Module):
         output = layer_input
         if masks is not None:
             output = output * Tensor(masks.astype(self.dtype))
-        final_states = tuple(_stack_layer_directions([f[k] for f in finals]) for k in range(self.kind.state_size))
+        final_states = tuple([_stack_layer_directions([f[k] for f in finals]) for k in range(self.kind.state_size)])
         if not batched:
             output = output.reshape(steps, output.shape[2])
-            final_states = tuple(s.reshape(s.shape[0], s.shape[2]) for s in final_states)
+            final_states = tuple([s.reshape(s.shape[0], s.shape[2]) for s in final_states])
         elif self.batch_first:
             output = output.transpose(0, 1)
         if self.kind.state_size == 2:
