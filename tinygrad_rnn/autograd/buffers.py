@@ -114,9 +114,10 @@ def empty(shape, dtype):
 
 def empty_like(array):
     """:func:`empty` with ``array``'s shape and dtype (always C-contiguous)."""
-    if _pooled(array.nbytes):
-        return _from_pool(array.shape, array.dtype, array.nbytes)
-    return np.empty(array.shape, array.dtype)
+    nbytes = array.nbytes
+    if nbytes < MIN_BYTES or _HELD is None:   # ``_pooled`` written out: this runs several times per node
+        return np.empty(array.shape, array.dtype)
+    return _from_pool(array.shape, array.dtype, nbytes)
 
 
 def zeros(shape, dtype):
@@ -146,10 +147,11 @@ def _from_pool(shape, dtype, nbytes):
 
 def dot(a, b):
     """``np.dot(a, b)`` for 2-D ``a`` and ``b``; a large product of one dtype goes into an array from :func:`empty`."""
-    shape, nbytes = (a.shape[0], b.shape[1]), a.shape[0] * b.shape[1] * a.itemsize
-    if a.dtype != b.dtype or not _pooled(nbytes):
+    rows, columns = a.shape[0], b.shape[1]
+    nbytes = rows * columns * a.itemsize
+    if nbytes < MIN_BYTES or _HELD is None or a.dtype != b.dtype:
         return np.dot(a, b)
-    return np.dot(a, b, out=_from_pool(shape, a.dtype, nbytes))
+    return np.dot(a, b, out=_from_pool((rows, columns), a.dtype, nbytes))
 
 
 def concatenate(arrays, axis=0):
