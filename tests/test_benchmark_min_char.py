@@ -37,6 +37,22 @@ def test_graph_nodes_called_by_hand_train_exactly_what_the_engine_trains(bench):
     assert not np.allclose(nodes.params[1].data, first)           # both really trained
 
 
+def test_graph_nodes_contender_calls_the_nodes_the_engine_walks(bench, monkeypatch):
+    from tinygrad_rnn.autograd import engine, tensor
+    walked = []
+
+    def recording(root, grad, retain_graph):
+        walked.extend(type(node) for node in engine.topological_order(root._node))
+        engine.run_backward(root, grad, retain_graph)
+
+    monkeypatch.setattr(tensor, "run_backward", recording)
+    vocab, walk = _walk(bench, "to be or not to be, that is the question. " * 40)
+    bench.Ours(vocab, np.float64).step(*walk[0])
+    called = bench.GraphNodes(vocab, np.float64).nodes
+    assert [cls.__name__ for cls in walked] == ["Linear", "RNNSequence", "Reshape", "Linear", "CrossEntropy"]
+    assert {cls for cls in walked if cls.__name__ != "Reshape"} == set(called)     # the reshape is a view there
+
+
 @pytest.mark.skipif(not kernels.jit_enabled(), reason="without numba the layer runs its BLAS time loop, "
                     "not the compiled one the bare contender calls")
 def test_bare_kernels_train_exactly_what_the_framework_trains(bench):
