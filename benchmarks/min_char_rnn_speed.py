@@ -273,8 +273,8 @@ class BareKernels:
         d_b = np.dot(self.ones, dpre)
         grads = [np.dot(dpre.T, x), np.dot(dpre.T, h_prev), d_b, d_b.copy(), d_w_hy, d_b_y]
         for param, grad, total in zip(self.params, grads, self.sums):
-            k.clip_values(grad.reshape(-1), CLIP)
-            k.adagrad_update(param.reshape(-1), grad.reshape(-1), total.reshape(-1), LR, 1e-10)
+            k.clip_values(grad, CLIP)
+            k.adagrad_update(param, grad, total, LR, 1e-10)
         self.h = h_rows[-1:].copy()
         return float(np.add.reduce(losses, dtype=np.float64))
 

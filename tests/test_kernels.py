@@ -625,8 +625,24 @@ def test_adagrad_update_matches_reference(dtype, N):
     optim_updates.adagrad_update(param, grad, state_sum, 0.05, 1e-10)
     assert_close(state_sum, want_sum, dtype, "adagrad sum")
     assert_close(param, want_param, dtype, "adagrad param")
-    with pytest.raises(ValueError, match=r"^adagrad_update: expected grad and state_sum of shape \(N,\)$"):
+    with pytest.raises(ValueError, match=r"^adagrad_update: expected grad and state_sum of param's shape$"):
         optim_updates.adagrad_update(param, grad[:-1] if N > 1 else grad[:0], state_sum, 0.05, 1e-10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adagrad_update_takes_a_matrix_as_it_is(dtype):
+    rng = np.random.default_rng(5)
+    param, grad = randn(rng, (4, 6), dtype), randn(rng, (4, 6), dtype, 3.0)
+    state_sum = np.abs(randn(rng, (4, 6), dtype))
+    flat_param, flat_sum = param.reshape(-1).copy(), state_sum.reshape(-1).copy()
+    optim_updates.adagrad_update(flat_param, grad.reshape(-1), flat_sum, 0.05, 1e-10)
+    optim_updates.adagrad_update(param, grad, state_sum, 0.05, 1e-10)
+    np.testing.assert_array_equal(param.reshape(-1), flat_param)     # the same pass, element for element
+    np.testing.assert_array_equal(state_sum.reshape(-1), flat_sum)
+    with pytest.raises(ValueError, match=r"^adagrad_update: expected grad and state_sum of param's shape$"):
+        optim_updates.adagrad_update(param, grad.reshape(6, 4), state_sum, 0.05, 1e-10)
+    with pytest.raises(ValueError, match=r"^adagrad_update: expected grad and state_sum of param's shape$"):
+        optim_updates.adagrad_update(param, grad.reshape(-1), state_sum, 0.05, 1e-10)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -636,6 +652,10 @@ def test_clip_values_matches_numpy_clip(dtype):
     optim_updates.clip_values(values, 5.0)
     assert values.dtype == dtype
     np.testing.assert_array_equal(values, want)        # equal_nan: nan stays nan
+    matrix = np.array([[-7.0, 0.5, 5.5], [np.nan, -0.0, 9.0]], dtype)
+    want = np.clip(matrix, -5.0, 5.0)
+    optim_updates.clip_values(matrix, 5.0)
+    np.testing.assert_array_equal(matrix, want)
 
 
 # --- the same file without the JIT -----------------------------------------------------------

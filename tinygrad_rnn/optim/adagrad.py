@@ -59,7 +59,7 @@ class Adagrad(Optimizer):
             g = grad
         total = state["sum"]
         if data.flags.c_contiguous and g.flags.c_contiguous and total.flags.c_contiguous:
-            kernels.adagrad_update(data.reshape(-1), g.reshape(-1), total.reshape(-1), clr, float(group["eps"]))
+            kernels.adagrad_update(data, g, total, clr, float(group["eps"]))
             return
         scratch = np.multiply(g, g, dtype=data.dtype)
         total += scratch

@@ -108,7 +108,7 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
         raise ValueError(f"clip_grad_value_: expected clip_value >= 0, got {clip_value}")
     for g in _grads(parameters, "clip_grad_value_"):
         if g.flags.c_contiguous:
-            kernels.clip_values(g.reshape(-1), clip_value)   # one compiled pass; ufuncs cost ~5 us a call
+            kernels.clip_values(g, clip_value)   # one compiled pass; ufuncs cost ~5 us a call
         else:
             np.maximum(g, -clip_value, out=g)
             np.minimum(g, clip_value, out=g)
