@@ -643,6 +643,9 @@ def test_adagrad_update_takes_a_matrix_as_it_is(dtype):
         optim_updates.adagrad_update(param, grad.reshape(6, 4), state_sum, 0.05, 1e-10)
     with pytest.raises(ValueError, match=r"^adagrad_update: expected grad and state_sum of param's shape$"):
         optim_updates.adagrad_update(param, grad.reshape(-1), state_sum, 0.05, 1e-10)
+    scalar, scalar_sum = np.array(1.5, dtype), np.array(0.0, dtype)     # a 0-d parameter: one element
+    optim_updates.adagrad_update(scalar, np.array(2.0, dtype), scalar_sum, 0.5, 0.0)
+    assert scalar_sum == 4.0 and scalar == dtype(1.0)                  # s = 4, p = 1.5 - 0.5 * 2 / 2
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -656,6 +659,9 @@ def test_clip_values_matches_numpy_clip(dtype):
     want = np.clip(matrix, -5.0, 5.0)
     optim_updates.clip_values(matrix, 5.0)
     np.testing.assert_array_equal(matrix, want)
+    scalar = np.array(-9.0, dtype)
+    optim_updates.clip_values(scalar, 5.0)
+    assert scalar == -5.0
 
 
 # --- the same file without the JIT -----------------------------------------------------------
