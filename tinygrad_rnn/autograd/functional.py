@@ -71,11 +71,12 @@ def cross_entropy(logits, targets, reduction="mean", ignore_index=-100):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     targets = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
-    if logits.ndim == 1:
+    ndim = logits.data.ndim
+    if ndim == 1:
         loss = N.CrossEntropy.apply(logits.reshape(1, -1), targets=targets.reshape(1),
                                     reduction=reduction, ignore_index=ignore_index)
         return loss.reshape(()) if reduction == "none" else loss
-    if logits.ndim != 2:
+    if ndim != 2:
         raise ValueError(f"cross_entropy: expected logits of shape (N, C) or (C,), got {logits.shape}")
     return N.CrossEntropy.apply(logits, targets=targets, reduction=reduction, ignore_index=ignore_index)
 

@@ -28,14 +28,15 @@ def module_dtype(name, dtype):
 
 def check_input(module, x, last_dim=None):
     """Raise unless ``x`` is a Tensor of the module's dtype (and last dimension ``last_dim``)."""
-    name = type(module).__name__
     if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: expected a Tensor input, got {type(x).__name__}")
-    if x.dtype != module.dtype:
-        raise TypeError(f"{name}: expected input of dtype {module.dtype}, got {x.dtype} "
+        raise TypeError(f"{type(module).__name__}: expected a Tensor input, got {type(x).__name__}")
+    data = x.data             # read once: the Tensor properties are a Python call each, on every forward
+    if data.dtype != module.dtype:
+        raise TypeError(f"{type(module).__name__}: expected input of dtype {module.dtype}, got {data.dtype} "
                         f"(convert the input, or the module with .to(dtype))")
-    if last_dim is not None and (x.ndim == 0 or x.shape[-1] != last_dim):
-        raise ValueError(f"{name}: expected input with last dimension {last_dim}, got shape {x.shape}")
+    if last_dim is not None and (data.ndim == 0 or data.shape[-1] != last_dim):
+        raise ValueError(f"{type(module).__name__}: expected input with last dimension {last_dim}, "
+                         f"got shape {data.shape}")
 
 
 class Linear(Module):
