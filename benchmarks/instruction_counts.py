@@ -1,11 +1,12 @@
 """Instructions per min-char-rnn window, counted by valgrind's callgrind: a figure the machine's load cannot move.
 
-On a shared machine, wall-clock speed drifts by 10-50% within minutes, so a change that saves a few percent
-of the framework's overhead cannot be seen in ``min_char_rnn_speed.py``'s ratios. The number of instructions
-a window executes is the same in every run of the same code on the same data, whatever else the machine is
-doing. It is not a time: Python runs at fewer instructions per cycle than BLAS or the numba kernels, so the
-framework's share of the instructions is smaller than its share of the time. Use it to compare two versions
-of the code, and the timed benchmark for speed.
+On a shared machine, wall-clock speed drifts by 10-50% within minutes, so a change that saves a few percent of
+the framework's overhead cannot be seen in ``min_char_rnn_speed.py``'s ratios. The number of instructions a
+window executes is the same in every run of the same code on the same data, whatever else the machine is doing
+(the counted run gets ``PYTHONHASHSEED=0`` unless the variable is set: a hash seed drawn per process moved the
+counts of one code by up to 7,000 a window). It is not a time: Python runs at fewer instructions per cycle
+than BLAS or the numba kernels, so the framework's share of the instructions is smaller than its share of the
+time. Use it to compare two versions of the code, and the timed benchmark for speed.
 
     python benchmarks/instruction_counts.py                 # float64, 100 windows per contender
     python benchmarks/instruction_counts.py --dtype float32 --windows 50
@@ -110,7 +111,9 @@ def main():
                    sys.executable, str(Path(__file__).resolve()), "--child", "--helper", str(helper),
                    "--out-dir", directory, "--dtype", args.dtype, "--windows", str(args.windows),
                    "--warmup", str(args.warmup)] + (["--text", args.text] if args.text else [])
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        # a fixed hash seed: with Python's per-process seed, counts of the same code moved by up to 7,000 a window
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                   PYTHONHASHSEED=os.environ.get("PYTHONHASHSEED", "0"))
         result = subprocess.run(command, env=env, capture_output=True, text=True)
         names_file = Path(directory, "names.json")
         if result.returncode != 0 or not names_file.exists():
