@@ -111,7 +111,6 @@ def main():
                    sys.executable, str(Path(__file__).resolve()), "--child", "--helper", str(helper),
                    "--out-dir", directory, "--dtype", args.dtype, "--windows", str(args.windows),
                    "--warmup", str(args.warmup)] + (["--text", args.text] if args.text else [])
-        # a fixed hash seed: with Python's per-process seed, counts of the same code moved by up to 7,000 a window
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                    PYTHONHASHSEED=os.environ.get("PYTHONHASHSEED", "0"))
         result = subprocess.run(command, env=env, capture_output=True, text=True)

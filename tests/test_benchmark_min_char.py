@@ -18,6 +18,9 @@ def bench(monkeypatch):
     return load_benchmark("min_char_rnn_speed", monkeypatch)
 
 
+HAMLET = "to be or not to be, that is the question. " * 40
+
+
 def _walk(bench, text, windows=100):
     """(vocabulary size, the first ``windows`` windows of ``text``, which restart the walk at least twice)."""
     vocab, ids = bench.encode(text)
@@ -27,7 +30,7 @@ def _walk(bench, text, windows=100):
 
 
 def test_graph_nodes_called_by_hand_train_exactly_what_the_engine_trains(bench):
-    vocab, walk = _walk(bench, "to be or not to be, that is the question. " * 40)
+    vocab, walk = _walk(bench, HAMLET)
     ours, nodes = bench.Ours(vocab, np.float64), bench.GraphNodes(vocab, np.float64)
     for inputs, targets, reset in walk:
         assert nodes.step(inputs, targets, reset) == ours.step(inputs, targets, reset)  # the same code, bit for bit
@@ -46,7 +49,7 @@ def test_graph_nodes_contender_calls_the_nodes_the_engine_walks(bench, monkeypat
         engine.run_backward(root, grad, retain_graph)
 
     monkeypatch.setattr(tensor, "run_backward", recording)
-    vocab, walk = _walk(bench, "to be or not to be, that is the question. " * 40)
+    vocab, walk = _walk(bench, HAMLET)
     bench.Ours(vocab, np.float64).step(*walk[0])
     called = bench.GraphNodes(vocab, np.float64).nodes
     assert [cls.__name__ for cls in walked] == ["Linear", "RNNSequence", "Reshape", "Linear", "CrossEntropy"]
